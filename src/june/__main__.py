@@ -1,0 +1,3 @@
+from june.cli.main import app
+
+app()

@@ -1,0 +1,23 @@
+"""Entry point of the ``june`` command: registers every command group."""
+
+from __future__ import annotations
+
+import typer
+
+from june.cli import check, models, serve, up
+
+app = typer.Typer(
+    name="june",
+    help="June, a self-hosted voice assistant.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+app.command("up")(up.up)
+app.command("serve")(serve.serve)
+app.command("check")(check.check)
+app.command("models")(models.models)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""PostgreSQL access: the schema (SQLAlchemy), its Alembic migrations, and engines."""

@@ -1,0 +1,1 @@
+"""The gateway (``june serve gateway``): HTTP + WebSocket API, web app, health, metrics."""

@@ -1,0 +1,76 @@
+"""The gateway's FastAPI application.
+
+``create_app(settings)`` builds it; :mod:`june.gateway.server` runs it with
+uvicorn on ``JUNE_HOST:JUNE_GATEWAY_PORT``. Each request gets a request id
+(the ``X-Request-ID`` header, or a new one) bound to its log lines and echoed
+in the response.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import FastAPI, Response
+from prometheus_client import REGISTRY
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import june
+from june.observability.logging import request_context
+from june.settings import Settings
+
+REQUEST_ID_HEADER = "x-request-id"
+
+
+class RequestIdMiddleware:
+    """Bind a request id for every HTTP request and WebSocket; echo it as ``X-Request-ID``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or ()).get(REQUEST_ID_HEADER.encode())
+        incoming = given.decode("latin-1")[:128] if given else None
+
+        with request_context(incoming) as request_id:
+
+            async def send_with_id(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = list(message.get("headers", []))
+                    headers.append((REQUEST_ID_HEADER.encode(), request_id.encode("latin-1")))
+                    message = {**message, "headers": headers}
+                await send(message)
+
+            await self.app(scope, receive, send_with_id)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    started = time.monotonic()
+    app = FastAPI(
+        title="June",
+        version=june.__version__,
+        description="A self-hosted voice assistant.",
+    )
+    app.state.settings = settings
+    app.add_middleware(RequestIdMiddleware)
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict[str, Any]:
+        """``{"status": "ok", ...}`` while the gateway serves."""
+        return {
+            "status": "ok",
+            "service": "gateway",
+            "version": june.__version__,
+            "uptime_s": round(time.monotonic() - started, 3),
+        }
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus exposition of this process's metrics."""
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,1 @@
+"""Inference service (``june serve inference``): the LLM with memory, documents, tools."""

@@ -1,0 +1,1 @@
+"""NATS JetStream: the durable queue and the shared key-value state of June's services."""

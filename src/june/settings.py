@@ -1,0 +1,201 @@
+"""One settings tree for every June process.
+
+Environment variables use the prefix ``JUNE_`` and a single ``_`` between a
+section and its field, so the names read as in DESIGN.md: ``JUNE_DATA_DIR``,
+``JUNE_DATABASE_URL``, ``JUNE_NATS_URL``, ``JUNE_S3_ENDPOINT``,
+``JUNE_STT_MODEL``, ``JUNE_STT_PORT``, ``JUNE_GATEWAY_PORT`` … Only the first
+``_`` after a section name splits (``JUNE_STT_METRICS_PORT`` is
+``stt.metrics_port``). A ``.env`` file in the working directory is read too.
+
+Settings are built by :func:`load_settings`, never cached in a module global,
+so tests and child processes can build their own from their own environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ServiceName = Literal["gateway", "inference", "stt", "tts", "telegram"]
+SERVICE_NAMES: tuple[ServiceName, ...] = ("gateway", "inference", "stt", "tts", "telegram")
+
+
+def default_data_dir() -> Path:
+    """The platform's user data dir, e.g. ``~/.local/share/june`` on Linux."""
+    return Path(platformdirs.user_data_dir("june", appauthor=False))
+
+
+class GatewaySettings(BaseModel):
+    port: int = 8000
+    #: The web address printed by ``june up``; defaults to http://HOST:PORT.
+    public_url: str | None = None
+
+
+class GrpcServiceSettings(BaseModel):
+    """Where a gRPC service listens (``port``) and serves /metrics and /health (``metrics_port``).
+
+    ``address`` is where clients reach it; a comma-separated list of several
+    replicas is allowed (client-side load balancing, see DESIGN.md).
+    """
+
+    port: int
+    metrics_port: int
+    address: str | None = None
+    #: Requests served at once before RESOURCE_EXHAUSTED.
+    max_concurrency: int = 4
+
+
+class SttSettings(GrpcServiceSettings):
+    port: int = 50052
+    metrics_port: int = 8002
+    model: str = "whisper-tiny.en"
+    vad_model: str = "silero-vad"
+
+
+class TtsSettings(GrpcServiceSettings):
+    port: int = 50053
+    metrics_port: int = 8003
+    voice: str = "piper-en_US-joe-medium"
+
+
+class InferenceSettings(GrpcServiceSettings):
+    port: int = 50051
+    metrics_port: int = 8001
+    llm_model: str = "gemma-3-270m-q4_k_m"
+    embedding_model: str = "all-minilm-l6-v2-int8"
+    #: An OpenAI-compatible server (vLLM, llama.cpp server, Ollama); unset = llama.cpp in-process.
+    llm_url: str | None = None
+
+
+class TelegramSettings(BaseModel):
+    #: Health and metrics of the bot worker (it has no API port of its own).
+    metrics_port: int = 8004
+    bot_token: str | None = None
+
+
+class PostgresSettings(BaseModel):
+    """The embedded PostgreSQL, used only when ``JUNE_DATABASE_URL`` is unset."""
+
+    port: int = 54329
+    host: str = "127.0.0.1"
+
+
+class NatsSettings(BaseModel):
+    """The embedded nats-server, used only when ``JUNE_NATS_URL`` is unset."""
+
+    port: int = 4222
+    host: str = "127.0.0.1"
+    monitor_port: int = 8222
+
+
+class S3Settings(BaseModel):
+    """An S3-compatible object store; with ``endpoint`` unset objects are files in the data dir."""
+
+    endpoint: str | None = None
+    bucket: str = "june"
+    access_key: str | None = None
+    secret_key: str | None = None
+    region: str = "us-east-1"
+
+
+class SupervisorSettings(BaseModel):
+    #: Seconds to wait for every service to answer its health check.
+    start_timeout_s: float = 120.0
+    #: First restart delay after a crash; doubles up to ``backoff_max_s``.
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 30.0
+    #: A service that ran this long without crashing gets its backoff reset.
+    backoff_reset_after_s: float = 60.0
+    #: Seconds a service gets to exit after SIGTERM before it is killed.
+    stop_timeout_s: float = 10.0
+    #: Services ``june up`` starts.
+    services: list[ServiceName] = Field(default_factory=lambda: list(SERVICE_NAMES))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="JUNE_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        env_file=".env",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    #: Defaults to ``$JUNE_DATA_DIR/models``.
+    model_cache_dir: Path | None = None
+    #: A TOML file of extra authorized models, added to the built-in allowlist.
+    model_catalog: Path | None = None
+    #: Unset: June starts its own PostgreSQL with pgvector under ``$JUNE_DATA_DIR/postgres``.
+    database_url: str | None = None
+    #: Unset: June starts its own nats-server with JetStream under ``$JUNE_DATA_DIR/nats``.
+    nats_url: str | None = None
+    #: Unset: tracing is off.
+    otlp_endpoint: str | None = None
+    log_level: str = "info"
+    #: Address every service binds to and that clients use for the local services.
+    host: str = "127.0.0.1"
+
+    gateway: GatewaySettings = GatewaySettings()
+    inference: InferenceSettings = InferenceSettings()
+    stt: SttSettings = SttSettings()
+    tts: TtsSettings = TtsSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    postgres: PostgresSettings = PostgresSettings()
+    nats: NatsSettings = NatsSettings()
+    s3: S3Settings = S3Settings()
+    supervisor: SupervisorSettings = SupervisorSettings()
+
+    # Folders inside the data dir -------------------------------------------------
+    @property
+    def models_dir(self) -> Path:
+        return self.model_cache_dir or self.data_dir / "models"
+
+    @property
+    def postgres_dir(self) -> Path:
+        return self.data_dir / "postgres"
+
+    @property
+    def nats_dir(self) -> Path:
+        return self.data_dir / "nats"
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.data_dir / "objects"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.models_dir, self.objects_dir, self.logs_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+    # Where things are reached ----------------------------------------------------
+    def grpc_address(self, service: Literal["inference", "stt", "tts"]) -> str:
+        section: GrpcServiceSettings = getattr(self, service)
+        return section.address or f"{self.host}:{section.port}"
+
+    def health_url(self, service: ServiceName) -> str:
+        """The HTTP health endpoint of a service (gateway: its API port; others: metrics port)."""
+        if service == "gateway":
+            return f"http://{self.host}:{self.gateway.port}/health"
+        port = (
+            self.telegram.metrics_port
+            if service == "telegram"
+            else getattr(self, service).metrics_port
+        )
+        return f"http://{self.host}:{port}/health"
+
+    @property
+    def web_url(self) -> str:
+        return self.gateway.public_url or f"http://{self.host}:{self.gateway.port}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (and ``.env``), with optional overrides."""
+    return Settings(**overrides)  # type: ignore[arg-type]

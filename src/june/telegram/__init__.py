@@ -1,0 +1,1 @@
+"""Telegram bot worker (``june serve telegram``): voice and text in, voice and text out."""

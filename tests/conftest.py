@@ -1,0 +1,73 @@
+"""Shared fixtures: real embedded PostgreSQL and NATS on free ports, in throwaway data dirs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from june.infra.nats import EmbeddedNats
+from june.infra.ports import free_port
+from june.infra.postgres import EmbeddedPostgres
+from june.settings import Settings
+
+# Tests never read a developer's .env or real data dir.
+for _name in list(os.environ):
+    if _name.startswith("JUNE_"):
+        del os.environ[_name]
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings for an isolated June: its own data dir and free ports for everything."""
+    fields: dict[str, object] = {
+        "data_dir": data_dir,
+        "postgres": {"port": free_port()},
+        "nats": {"port": free_port(), "monitor_port": free_port()},
+        "gateway": {"port": free_port()},
+        "inference": {"port": free_port(), "metrics_port": free_port()},
+        "stt": {"port": free_port(), "metrics_port": free_port()},
+        "tts": {"port": free_port(), "metrics_port": free_port()},
+        "telegram": {"metrics_port": free_port()},
+    }
+    fields.update(overrides)
+    return Settings(_env_file=None, **fields)  # type: ignore[arg-type,call-arg]
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The ``JUNE_*`` variables that make a child process build the same settings."""
+    env = {
+        "JUNE_DATA_DIR": str(settings.data_dir),
+        "JUNE_POSTGRES_PORT": str(settings.postgres.port),
+        "JUNE_NATS_PORT": str(settings.nats.port),
+        "JUNE_NATS_MONITOR_PORT": str(settings.nats.monitor_port),
+        "JUNE_GATEWAY_PORT": str(settings.gateway.port),
+        "JUNE_TELEGRAM_METRICS_PORT": str(settings.telegram.metrics_port),
+    }
+    for name in ("inference", "stt", "tts"):
+        section = getattr(settings, name)
+        env[f"JUNE_{name.upper()}_PORT"] = str(section.port)
+        env[f"JUNE_{name.upper()}_METRICS_PORT"] = str(section.metrics_port)
+    return env
+
+
+@pytest.fixture(scope="session")
+def infra_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("june-infra"))
+
+
+@pytest.fixture(scope="session")
+def postgres(infra_settings: Settings) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(infra_settings)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def nats_server(infra_settings: Settings) -> Iterator[EmbeddedNats]:
+    server = EmbeddedNats(infra_settings)
+    server.start()
+    yield server
+    server.stop()
