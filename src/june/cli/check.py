@@ -6,17 +6,19 @@ import asyncio
 import json
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from june.settings import load_settings
-from june.supervisor.health import check_all
 
 
 def check(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Probe PostgreSQL, NATS and each service over its own protocol; exit 1 if any is down."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from june.supervisor.health import check_all
+
     settings = load_settings()
     results = asyncio.run(check_all(settings))
     healthy = all(r.healthy for r in results)

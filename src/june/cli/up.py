@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 
 import typer
-from rich.console import Console
 
-from june.observability.logging import configure_logging
 from june.settings import load_settings
-from june.supervisor.supervisor import Supervisor
 
 
 def up() -> None:
     """Start PostgreSQL, NATS and every June service; print the web address; Ctrl-C stops all."""
+    # Imported here so that `june serve`, which shares this CLI, does not pay for them.
+    from rich.console import Console
+
+    from june.observability.logging import configure_logging
+    from june.supervisor.supervisor import Supervisor
+
     settings = load_settings()
     settings.ensure_dirs()
     configure_logging(

@@ -101,7 +101,8 @@ async def check_nats(settings: Settings, timeout: float = 5.0) -> HealthResult:
         nc = await nats_connect(settings, name="june-check", timeout=timeout)
         try:
             info = await nc.jetstream().account_info()
-            return f"NATS {nc.connected_server_version}, JetStream streams {info.streams}"
+            v = nc.connected_server_version
+            return f"NATS {v.major}.{v.minor}.{v.patch}, JetStream streams {info.streams}"
         finally:
             await nc.close()
 
