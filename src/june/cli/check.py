@@ -30,6 +30,8 @@ def check(
         )
     else:
         table = Table("part", "kind", "status", "target", "detail", "ms")
+        table.columns[3].overflow = "fold"
+        table.columns[4].min_width = 30
         for r in results:
             status = "[green]healthy[/green]" if r.healthy else "[red]down[/red]"
             table.add_row(r.name, r.kind, status, r.target, r.detail, f"{r.latency_s * 1000:.0f}")

@@ -137,15 +137,23 @@ def _row(spec: ModelSpec, settings: Settings, with_status: bool) -> dict[str, An
     return row
 
 
+def _short_path(path: str) -> str:
+    """Paths inside the environment or the model cache are long; show what tells them apart."""
+    marker = "site-packages/"
+    if marker in path:
+        return "<site-packages>/" + path.split(marker, 1)[1]
+    return path
+
+
 def _table(rows: list[dict[str, Any]], with_status: bool) -> Table:
     table = Table(title="June models" + (" — status" if with_status else ""))
     table.add_column("id", no_wrap=True)
     table.add_column("role", no_wrap=True)
-    table.add_column("default", no_wrap=True)
-    table.add_column("in use", no_wrap=True)
+    table.add_column("default", no_wrap=True, max_width=7)
+    table.add_column("in use", no_wrap=True, max_width=6)
     if with_status:
         table.add_column("state", no_wrap=True)
-        table.add_column("path", overflow="fold")
+        table.add_column("path", overflow="fold", min_width=30)
     else:
         table.add_column("size", justify="right", no_wrap=True)
         table.add_column("source")
@@ -161,7 +169,7 @@ def _table(rows: list[dict[str, Any]], with_status: bool) -> Table:
         if with_status:
             state = row["state"]
             detail = f" ({escape(row['detail'])})" if state != "present" else ""
-            cells += [f"[{colour[state]}]{state}[/]", escape(row["path"]) + detail]
+            cells += [f"[{colour[state]}]{state}[/]", escape(_short_path(row["path"])) + detail]
         else:
             size = row["size"]
             cells += [
