@@ -38,7 +38,15 @@ class RunningJune:
     output: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        threading.Thread(target=self._pump, daemon=True).start()
+        self._pump_thread = threading.Thread(target=self._pump, daemon=True)
+        self._pump_thread.start()
+
+    def drain(self) -> str:
+        """All output, once the process has exited and its stdout is closed."""
+        self._pump_thread.join(10)
+        while not self.lines.empty():
+            self.output.append(self.lines.get())
+        return "".join(self.output)
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None
@@ -173,7 +181,7 @@ def test_june_up_check_crash_restart_stop_and_warm_start(
         stopped = stop_june(june)
         services = {f"serve {n}" for n in ("gateway", "inference", "stt", "tts", "telegram")}
         assert {"postgres", "nats-server"} | services <= stopped
-        june.wait_for("June stopped.", timeout=5)
+        assert "June stopped." in june.drain()
     finally:
         if june.proc.poll() is None:
             june.proc.kill()
@@ -219,3 +227,17 @@ def test_network_guard_refuses_everything_but_loopback() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "network guard: outbound lookup to 'huggingface.co' refused" in result.stdout
+
+
+def test_june_up_refuses_to_start_without_a_model_and_says_how_to_install_it(
+    june_env: tuple[Settings, dict[str, str], Path],
+) -> None:
+    _, env, _ = june_env
+    env = dict(env, JUNE_STT_MODEL="whisper-large-v3")
+    june = start_june(env)
+    code = june.proc.wait(180)
+    output = june.drain()
+    assert code == 2, output
+    assert "june models --model whisper-large-v3" in output.replace("\n", " ")
+    assert "Traceback" not in output
+    assert not psutil.Process().children(recursive=True)
