@@ -42,6 +42,13 @@ from june.services.grpc_server import GrpcServer
 from june.settings import load_settings
 
 GRPC_SERVICES = {"stt": "asr", "tts": "tts", "inference": "llm"}
+#: What each service answers to an empty request on its first method: the services not
+#: built yet answer a clear UNIMPLEMENTED; a built one refuses the empty input by name.
+EMPTY_CALL = {
+    "stt": (grpc.StatusCode.INVALID_ARGUMENT, "the audio is empty"),
+    "tts": (grpc.StatusCode.UNIMPLEMENTED, "not implemented yet"),
+    "inference": (grpc.StatusCode.UNIMPLEMENTED, "not implemented yet"),
+}
 START_TIMEOUT_S = 60.0  # the first inference start assembles the bundled GGUF into the cache
 STOP_TIMEOUT_S = 8.0
 
@@ -194,14 +201,15 @@ def test_service_is_healthy_serves_metrics_and_stops_on_sigterm(name: str, run_s
             with pytest.raises(grpc.RpcError) as unknown:
                 stub.Check(health_pb2.HealthCheckRequest(service="no.such.Service"), timeout=5)
             assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
-            # The skeleton's servicer is registered: a clear UNIMPLEMENTED, not "unknown service".
+            # The servicer is registered: a clear status, never "unknown service".
             method = next(iter(_descriptor(name).methods))
-            with pytest.raises(grpc.RpcError) as unimplemented:
+            expected_code, expected_text = EMPTY_CALL[name]
+            with pytest.raises(grpc.RpcError) as refused:
                 channel.unary_unary(f"/{full_name}/{method.name}")(
                     b"", metadata=[("x-request-id", request_id)], timeout=5
                 )
-            assert unimplemented.value.code() == grpc.StatusCode.UNIMPLEMENTED
-            assert "not implemented yet" in unimplemented.value.details()
+            assert refused.value.code() == expected_code
+            assert expected_text in refused.value.details()
     else:
         response = httpx.get(f"{running.base_url}/health", headers={"X-Request-ID": request_id})
         if name == "gateway":
@@ -216,7 +224,7 @@ def test_service_is_healthy_serves_metrics_and_stops_on_sigterm(name: str, run_s
         assert f'june_service_ready{{service="{name}"}} 1.0' in metrics.text
     if name in GRPC_SERVICES:
         assert 'grpc_method="Check",grpc_service="grpc.health.v1.Health"' in metrics.text
-        assert 'grpc_code="UNIMPLEMENTED"' in metrics.text
+        assert f'grpc_code="{EMPTY_CALL[name][0].name}"' in metrics.text
 
     t_stop = time.monotonic()
     assert running.stop() == 0
@@ -229,8 +237,9 @@ def test_service_is_healthy_serves_metrics_and_stops_on_sigterm(name: str, run_s
     names = [e["event"] for e in events]
     assert "service.ready" in names and names[-1] == "service.stopped"
     if name in GRPC_SERVICES:
-        failed = [e for e in events if e.get("code") == "UNIMPLEMENTED"]
-        assert failed and failed[0]["event"] == "grpc.call_failed"
+        code = EMPTY_CALL[name][0].name
+        failed = [e for e in events if e["event"] == "grpc.call_failed" and e["code"] == code]
+        assert failed
         assert failed[0]["request_id"] == request_id
 
 

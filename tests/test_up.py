@@ -126,6 +126,20 @@ def wait_healthy(env: dict[str, str], timeout: float) -> dict[str, object]:
         time.sleep(0.5)
 
 
+def processes_of(data_dir: Path) -> list[psutil.Process]:
+    """Processes started for the June whose data dir is ``data_dir`` (servers and services)."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if str(data_dir) in " ".join(proc.cmdline()) or (
+                proc.environ().get("JUNE_DATA_DIR") == str(data_dir)
+            ):
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
 def stop_june(june: RunningJune, timeout: float = 60) -> set[str]:
     """Ctrl-C; returns the names of every process June had, all checked to be gone."""
     procs = june.descendants()
@@ -232,7 +246,7 @@ def test_network_guard_refuses_everything_but_loopback() -> None:
 def test_june_up_refuses_to_start_without_a_model_and_says_how_to_install_it(
     june_env: tuple[Settings, dict[str, str], Path],
 ) -> None:
-    _, env, _ = june_env
+    settings, env, _ = june_env
     env = dict(env, JUNE_STT_MODEL="whisper-large-v3")
     june = start_june(env)
     code = june.proc.wait(180)
@@ -240,4 +254,4 @@ def test_june_up_refuses_to_start_without_a_model_and_says_how_to_install_it(
     assert code == 2, output
     assert "june models --model whisper-large-v3" in output.replace("\n", " ")
     assert "Traceback" not in output
-    assert not psutil.Process().children(recursive=True)
+    assert not processes_of(settings.data_dir), "june up left processes behind"

@@ -54,6 +54,23 @@ class SttSettings(GrpcServiceSettings):
     metrics_port: int = 8002
     model: str = "whisper-tiny.en"
     vad_model: str = "silero-vad"
+    #: CTranslate2 device ("cpu", "cuda", "auto") and compute type ("int8", "float16", "default").
+    device: str = "cpu"
+    compute_type: str = "int8"
+    #: Threads per transcription (0: CTranslate2 picks) and model replicas that decode in parallel.
+    cpu_threads: int = 0
+    workers: int = 1
+    #: Beam size for final transcripts; partial hypotheses are always greedy.
+    beam_size: int = 5
+    #: ISO 639-1 code, or empty to detect (English-only models are always "en").
+    language: str = ""
+    #: Refuse larger uploads (RESOURCE_EXHAUSTED) before decoding them.
+    max_audio_bytes: int = 50_000_000
+    #: Refuse audio longer than this once decoded (RESOURCE_EXHAUSTED).
+    max_audio_s: float = 900.0
+    #: Streaming: silence that ends an utterance, and how often a partial hypothesis is made.
+    endpoint_silence_ms: int = 300
+    partial_interval_ms: int = 600
 
 
 class TtsSettings(GrpcServiceSettings):

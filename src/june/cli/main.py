@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from june.cli import check, models, serve, up
+from june.cli import check, models, serve, stt, up
+from june.cli.groups import bench_app, eval_app
 
 app = typer.Typer(
     name="june",
@@ -18,6 +19,9 @@ app.command("up")(up.up)
 app.command("serve")(serve.serve)
 app.command("check")(check.check)
 app.command("models")(models.models)
+app.command("transcribe")(stt.transcribe)
+app.add_typer(eval_app, name="eval")
+app.add_typer(bench_app, name="bench")
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,110 @@
+"""``june bench stt``: the service against faster-whisper called directly, in the same run.
+
+Three ways through the same model and settings, on the same utterances:
+
+- **direct** — ``WhisperModel.transcribe`` on decoded audio, exactly the decode
+  options the engine uses (the reference: what the model costs by itself);
+- **service, unary** — ``Recognize`` over gRPC with the encoded file (adds
+  transport, decoding, VAD and the engine's own bookkeeping);
+- **service, stream** — ``RecognizeStream`` fed 100 ms chunks at real-time pace;
+  latency is from the moment the last audio was sent to the last final
+  transcript (what a person waits for after they stop speaking).
+
+The ratios service/direct are the service's overhead. Figures are medians.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from june.audio import decode_file
+from june.settings import Settings
+from june.stt.client import SttClient
+from june.stt.evaluate import EvalItem
+from june.stt.server import load_engine
+
+SAMPLE_RATE = 16_000
+
+
+@dataclass
+class Measure:
+    rtf: list[float]
+    latency_s: list[float]
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "rtf": statistics.median(self.rtf) if self.rtf else 0.0,
+            "latency_s": statistics.median(self.latency_s) if self.latency_s else 0.0,
+            "latency_p95_s": _p95(self.latency_s),
+        }
+
+
+def _p95(values: list[float]) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def direct(settings: Settings, audio: list[np.ndarray], repeats: int) -> Measure:
+    """faster-whisper by itself, with the decode options :class:`WhisperEngine` uses."""
+    engine = load_engine(settings)  # the same WhisperModel construction
+    model, beam = engine.model, settings.stt.beam_size
+    language = (settings.stt.language or None) if engine.multilingual else "en"
+    measure = Measure([], [])
+    for pcm in audio:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            segments, _ = model.transcribe(
+                pcm,
+                language=language,
+                beam_size=beam,
+                vad_filter=False,
+                condition_on_previous_text=False,
+                without_timestamps=True,
+            )
+            "".join(s.text for s in segments)
+            elapsed = time.perf_counter() - start
+            measure.rtf.append(elapsed / (len(pcm) / SAMPLE_RATE))
+            measure.latency_s.append(elapsed)
+    return measure
+
+
+async def unary(address: str, files: list[bytes], durations: list[float], repeats: int) -> Measure:
+    measure = Measure([], [])
+    async with SttClient(address) as client:
+        for data, seconds in zip(files, durations, strict=True):
+            for _ in range(repeats):
+                start = time.perf_counter()
+                await client.recognize(data)
+                elapsed = time.perf_counter() - start
+                measure.rtf.append(elapsed / seconds)
+                measure.latency_s.append(elapsed)
+    return measure
+
+
+async def stream(address: str, audio: list[np.ndarray]) -> tuple[Measure, list[float]]:
+    """Real-time streams; returns the measure and each stream's time to its first partial."""
+    measure, first_partial = Measure([], []), []
+    async with SttClient(address) as client:
+        for pcm in audio:
+            started = time.perf_counter()
+            result = await client.stream_pcm(pcm, chunk_ms=100, realtime=1.0)
+            if result.final_times:
+                measure.latency_s.append(result.final_times[-1] - result.end_sent_at)
+            if result.partial_times:
+                first_partial.append(result.partial_times[0] - started)
+            if result.done is not None:
+                measure.rtf.append(result.done.timing.real_time_factor)
+    return measure, first_partial
+
+
+def load(items: list[EvalItem]) -> tuple[list[bytes], list[np.ndarray]]:
+    files = [Path(item.audio).read_bytes() for item in items]
+    audio = [decode_file(item.audio) for item in items]
+    return files, audio
