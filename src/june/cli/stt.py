@@ -22,6 +22,18 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 DEFAULT_DATA = Path("tests/fixtures/speech")
 
 
+def _settings():  # type: ignore[no-untyped-def]
+    """Settings, with the in-process service's logs kept off stdout (which is for results)."""
+    import sys
+
+    from june.observability.logging import configure_logging
+
+    settings = load_settings()
+    quiet = settings.model_copy(update={"log_level": "warning"})
+    configure_logging(quiet, "cli", stream=sys.stderr)
+    return settings
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
@@ -41,7 +53,7 @@ def transcribe(
     from june.stt.client import SttClient
     from june.stt.local import stt_address
 
-    settings = load_settings()
+    settings = _settings()
     config = asr_pb2.RecognitionConfig(word_timestamps=word_timestamps, language=language)
 
     async def run() -> tuple[Any, str]:
@@ -86,7 +98,7 @@ def eval_stt(
         items = load_dataset(data, limit or None)
     except (FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    settings = load_settings()
+    settings = _settings()
     console = Console(stderr=True)
 
     async def run() -> dict[str, object]:
@@ -165,7 +177,7 @@ def bench_stt(
         items = load_dataset(data, limit or None)
     except (FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    settings = load_settings()
+    settings = _settings()
     files, audio = bench.load(items)
     durations = [len(a) / bench.SAMPLE_RATE for a in audio]
 
