@@ -46,7 +46,7 @@ GRPC_SERVICES = {"stt": "asr", "tts": "tts", "inference": "llm"}
 #: built yet answer a clear UNIMPLEMENTED; a built one refuses the empty input by name.
 EMPTY_CALL = {
     "stt": (grpc.StatusCode.INVALID_ARGUMENT, "the audio is empty"),
-    "tts": (grpc.StatusCode.UNIMPLEMENTED, "not implemented yet"),
+    "tts": (grpc.StatusCode.INVALID_ARGUMENT, "the text is empty"),
     "inference": (grpc.StatusCode.UNIMPLEMENTED, "not implemented yet"),
 }
 START_TIMEOUT_S = 60.0  # the first inference start assembles the bundled GGUF into the cache

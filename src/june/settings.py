@@ -77,6 +77,12 @@ class TtsSettings(GrpcServiceSettings):
     port: int = 50053
     metrics_port: int = 8003
     voice: str = "piper-en_US-joe-medium"
+    #: Refuse longer texts (INVALID_ARGUMENT) — a whole answer, not a book.
+    max_text_chars: int = 20_000
+    #: Read numbers, dates, currencies, abbreviations and URLs out; drop markdown and emoji.
+    normalize_text: bool = True
+    #: Use onnxruntime's CUDA provider (a GPU build of onnxruntime is needed).
+    use_cuda: bool = False
 
 
 class InferenceSettings(GrpcServiceSettings):

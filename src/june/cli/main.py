@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from june.cli import check, models, serve, stt, up
+from june.cli import check, models, serve, stt, tts, up
 from june.cli.groups import bench_app, eval_app
 
 app = typer.Typer(
@@ -20,6 +20,8 @@ app.command("serve")(serve.serve)
 app.command("check")(check.check)
 app.command("models")(models.models)
 app.command("transcribe")(stt.transcribe)
+app.command("say")(tts.say)
+app.command("voices")(tts.voices)
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")
 

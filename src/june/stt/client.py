@@ -7,26 +7,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-import grpc
 import numpy as np
 
 from june.protos import asr_pb2, asr_pb2_grpc
-from june.services.grpc_server import MAX_MESSAGE_BYTES
-
-CHANNEL_OPTIONS = [
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-]
-
-
-def channel(address: str) -> grpc.aio.Channel:
-    """A channel to one address, or round-robin over a comma-separated list of replicas."""
-    targets = [a.strip() for a in address.split(",") if a.strip()]
-    if len(targets) == 1:
-        return grpc.aio.insecure_channel(targets[0], options=CHANNEL_OPTIONS)
-    target = "ipv4:" + ",".join(targets)
-    options = [*CHANNEL_OPTIONS, ("grpc.lb_policy_name", "round_robin")]
-    return grpc.aio.insecure_channel(target, options=options)
+from june.services.local import channel
 
 
 @dataclass

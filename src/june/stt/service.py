@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import grpc
 import numpy as np
@@ -20,6 +19,7 @@ import structlog
 
 from june.audio import AudioError, AudioLimits, decode_audio, is_silent
 from june.protos import asr_pb2, asr_pb2_grpc
+from june.services.requests import ConcurrencyLimit, InvalidRequest, refuse
 from june.settings import SttSettings
 from june.stt import metrics
 from june.stt.convert import timing_message, transcript_message
@@ -36,18 +36,12 @@ ENCODINGS = {
 }
 
 
-@dataclass
-class InvalidRequest(Exception):
-    code: grpc.StatusCode
-    message: str
-
-
 class RecognizerServicer(asr_pb2_grpc.RecognizerServicer):
     def __init__(self, engine: WhisperEngine, settings: SttSettings) -> None:
         self.engine = engine
         self.settings = settings
         self.limits = AudioLimits(settings.max_audio_bytes, settings.max_audio_s)
-        self._slots = asyncio.Semaphore(max(1, settings.max_concurrency))
+        self._limit = ConcurrencyLimit("stt", settings.max_concurrency, metrics.IN_FLIGHT)
 
     # ------------------------------------------------------------------ unary
     async def Recognize(
@@ -235,30 +229,18 @@ class RecognizerServicer(asr_pb2_grpc.RecognizerServicer):
         )
 
     @contextlib.asynccontextmanager
-    async def _slot(self, context: grpc.aio.ServicerContext, method: str):  # type: ignore[no-untyped-def]
-        if self._slots.locked():
-            await self._abort(
-                context,
-                method,
-                InvalidRequest(
-                    grpc.StatusCode.RESOURCE_EXHAUSTED,
-                    f"the stt service is busy ({self.settings.max_concurrency} requests in "
-                    "progress); try again shortly",
-                ),
-            )
-        async with self._slots:
-            metrics.IN_FLIGHT.inc()
-            try:
+    async def _slot(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
+        """One of the ``max_concurrency`` slots; any InvalidRequest in the block aborts the call."""
+        try:
+            async with self._limit.slot():
                 yield
-            finally:
-                metrics.IN_FLIGHT.dec()
+        except InvalidRequest as error:
+            await self._abort(context, method, error)
 
     async def _abort(
         self, context: grpc.aio.ServicerContext, method: str, error: InvalidRequest
     ) -> None:
-        metrics.ERRORS.labels(method, error.code.name).inc()
-        log.info("stt.refused", method=method, code=error.code.name, reason=error.message)
-        await context.abort(error.code, error.message)
+        await refuse(context, "stt", method, error, metrics.ERRORS)
 
     @staticmethod
     def _observe(method: str, audio_s: float, processing_s: float) -> None:
