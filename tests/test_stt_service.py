@@ -163,12 +163,35 @@ async def test_stream_gives_partials_before_the_final(client: SttClient) -> None
 
 async def test_stream_of_several_utterances_with_pauses(client: SttClient) -> None:
     a, b = load_clip("1089-134686-0001"), load_clip("6930-75918-0000")
-    pause = np.zeros(16_000, np.float32)
+    pause = np.zeros(32_000, np.float32)  # 2 s: past the 1 s end-point
     result = await client.stream_pcm(np.concatenate([a.pcm, pause, b.pcm, pause]), realtime=0)
     assert len(result.finals) == 2
     assert wer(a.text, result.finals[0].text) <= 0.25
     assert wer(b.text, result.finals[1].text) <= 0.25
     assert result.finals[0].end_s <= result.finals[1].start_s
+
+
+async def test_a_speculative_final_comes_early_and_matches_the_final(client: SttClient) -> None:
+    """At real-time pace the final is decoded when a silence begins, before the end-point.
+
+    The end-point is set long (1.2 s) so that the speculative decode finishes before
+    it even on a loaded machine; the 1.5 s pauses are longer still.
+    """
+    a, b = load_clip("1089-134686-0001"), load_clip("6930-75918-0000")
+    pause = np.zeros(24_000, np.float32)
+    audio = np.concatenate([a.pcm, pause, b.pcm, pause])
+    result = await client.stream_pcm(audio, realtime=1.0, endpoint_silence_ms=1200)
+    assert len(result.finals) == 2
+    for final in result.finals:
+        guesses = [
+            p
+            for p in result.partials
+            if p.utterance_index == final.utterance_index and p.speculative
+        ]
+        assert guesses, f"no speculative final for utterance {final.utterance_index}"
+        assert guesses[-1].text == final.text
+    first_guess = next(i for i, p in enumerate(result.partials) if p.speculative)
+    assert result.partial_times[first_guess] < result.final_times[0]
 
 
 async def test_stream_of_encoded_webm_chunks(client: SttClient) -> None:

@@ -69,8 +69,14 @@ class SttSettings(GrpcServiceSettings):
     #: Refuse audio longer than this once decoded (RESOURCE_EXHAUSTED).
     max_audio_s: float = 900.0
     #: Streaming: silence that ends an utterance, and how often a partial hypothesis is made.
-    endpoint_silence_ms: int = 300
+    #: A speculative final (see asr.proto) is sent ``tail_ms`` into a silence, so a voice
+    #: turn need not wait for the end-point; a long end-point keeps utterances whole, which
+    #: is what makes streaming as accurate as whole files (``june eval stt --stream``).
+    endpoint_silence_ms: int = 1000
     partial_interval_ms: int = 600
+    #: Streaming: audio kept before detected speech, and after it when a silence begins.
+    pre_roll_ms: int = 600
+    tail_ms: int = 200
 
 
 class TtsSettings(GrpcServiceSettings):

@@ -6,9 +6,9 @@ Three ways through the same model and settings, on the same utterances:
   options the engine uses (the reference: what the model costs by itself);
 - **service, unary** — ``Recognize`` over gRPC with the encoded file (adds
   transport, decoding, VAD and the engine's own bookkeeping);
-- **service, stream** — ``RecognizeStream`` fed 100 ms chunks at real-time pace;
-  latency is from the moment the last audio was sent to the last final
-  transcript (what a person waits for after they stop speaking).
+- **service, stream** — ``RecognizeStream`` fed 100 ms chunks at real-time pace,
+  speech then 1.5 s of silence; latency is from the end of speech to the
+  speculative final and to the final (what a person waits for after they stop).
 
 The ratios service/direct are the service's overhead. Figures are medians.
 """
@@ -40,11 +40,15 @@ class Measure:
         return {
             "rtf": statistics.median(self.rtf) if self.rtf else 0.0,
             "latency_s": statistics.median(self.latency_s) if self.latency_s else 0.0,
-            "latency_p95_s": _p95(self.latency_s),
+            "latency_p95_s": p95(self.latency_s),
         }
 
 
-def _p95(values: list[float]) -> float:
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def p95(values: list[float]) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
@@ -88,20 +92,39 @@ async def unary(address: str, files: list[bytes], durations: list[float], repeat
     return measure
 
 
-async def stream(address: str, audio: list[np.ndarray]) -> tuple[Measure, list[float]]:
-    """Real-time streams; returns the measure and each stream's time to its first partial."""
-    measure, first_partial = Measure([], []), []
+async def stream(address: str, audio: list[np.ndarray]) -> dict[str, list[float]]:
+    """Real-time streams of speech followed by 1.5 s of silence, as a person stops talking.
+
+    Measured from the moment the clip's last sample was sent (recordings end with
+    a little silence of their own, so this is at or after the true end of speech): the speculative
+    final (what a voice turn starts answering on) and the final (after the
+    end-point), plus the time to the first partial from the start of speech.
+    """
+    out: dict[str, list[float]] = {
+        "speculative_s": [],
+        "final_s": [],
+        "first_partial_s": [],
+        "rtf": [],
+    }
+    silence = np.zeros(24_000, np.float32)
     async with SttClient(address) as client:
         for pcm in audio:
-            started = time.perf_counter()
-            result = await client.stream_pcm(pcm, chunk_ms=100, realtime=1.0)
+            result = await client.stream_pcm(np.concatenate([pcm, silence]), realtime=1.0)
+            speech_end = result.audio_started_at + len(pcm) / SAMPLE_RATE
+            guesses = [
+                t
+                for p, t in zip(result.partials, result.partial_times, strict=True)
+                if p.speculative
+            ]
+            if guesses:
+                out["speculative_s"].append(guesses[-1] - speech_end)
             if result.final_times:
-                measure.latency_s.append(result.final_times[-1] - result.end_sent_at)
+                out["final_s"].append(result.final_times[-1] - speech_end)
             if result.partial_times:
-                first_partial.append(result.partial_times[0] - started)
+                out["first_partial_s"].append(result.partial_times[0] - result.audio_started_at)
             if result.done is not None:
-                measure.rtf.append(result.done.timing.real_time_factor)
-    return measure, first_partial
+                out["rtf"].append(result.done.timing.real_time_factor)
+    return out
 
 
 def load(items: list[EvalItem]) -> tuple[list[bytes], list[np.ndarray]]:

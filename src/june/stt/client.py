@@ -22,6 +22,8 @@ class StreamResult:
     done: asr_pb2.StreamDone | None = None
     final_times: list[float] = field(default_factory=list)
     partial_times: list[float] = field(default_factory=list)
+    #: When the first audio chunk was sent (real-time pacing counts from here).
+    audio_started_at: float = 0.0
     end_sent_at: float = 0.0
 
     @property
@@ -66,6 +68,7 @@ class SttClient:
         interim_results: bool = True,
         config: asr_pb2.RecognitionConfig | None = None,
         on_event: Callable[[asr_pb2.RecognizeStreamResponse], None] | None = None,
+        endpoint_silence_ms: int = 0,
     ) -> StreamResult:
         """Send 16 kHz mono float32 ``pcm`` as s16le chunks, paced at ``realtime`` times real time.
 
@@ -78,7 +81,12 @@ class SttClient:
         step = 16_000 * chunk_ms // 1000 * 2
         chunks = [samples[i : i + step] for i in range(0, len(samples), step)]
         return await self.stream(
-            chunks, rec, chunk_ms / 1000 * realtime, interim_results, on_event=on_event
+            chunks,
+            rec,
+            chunk_ms / 1000 * realtime,
+            interim_results,
+            endpoint_silence_ms=endpoint_silence_ms,
+            on_event=on_event,
         )
 
     async def stream(
@@ -100,7 +108,7 @@ class SttClient:
                     endpoint_silence_ms=endpoint_silence_ms,
                 )
             )
-            start = time.perf_counter()
+            start = result.audio_started_at = time.perf_counter()
             for i, chunk in enumerate(chunks):
                 if interval_s:
                     delay = start + i * interval_s - time.perf_counter()

@@ -169,6 +169,8 @@ class RecognizerServicer(asr_pb2_grpc.RecognizerServicer):
             interim_results=config.interim_results,
             endpoint_silence_ms=config.endpoint_silence_ms or self.settings.endpoint_silence_ms,
             partial_interval_ms=self.settings.partial_interval_ms,
+            pre_roll_ms=self.settings.pre_roll_ms,
+            speculative_after_ms=self.settings.tail_ms,
         )
         return options, source
 
@@ -287,6 +289,7 @@ def _event_message(event: StreamEvent) -> asr_pb2.RecognizeStreamResponse:
                 text=event.text,
                 start_s=event.start_s,
                 end_s=event.end_s,
+                speculative=event.speculative,
             )
         )
     assert isinstance(event, Final)

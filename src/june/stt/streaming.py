@@ -44,12 +44,12 @@ from june.stt.vad import (
 class StreamOptions:
     transcribe: TranscribeOptions = field(default_factory=TranscribeOptions)
     interim_results: bool = True
-    endpoint_silence_ms: int = 300
+    endpoint_silence_ms: int = 1000
     partial_interval_ms: int = 600
     #: Silence after speech before the speculative final decode starts; also the tail kept.
-    speculative_after_ms: int = 150
+    speculative_after_ms: int = 200
     #: Audio kept before the detected start of speech (soft onsets are easy to clip).
-    pre_roll_ms: int = 300
+    pre_roll_ms: int = 600
     #: An utterance longer than this is finalised anyway (Whisper's window is 30 s).
     max_utterance_s: float = 28.0
 
@@ -66,6 +66,8 @@ class Partial:
     text: str
     start_s: float
     end_s: float
+    #: The speculative final: what the final will say if the silence that began lasts.
+    speculative: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,9 @@ class StreamingRecognizer:
             tail = _samples(opts.speculative_after_ms)
             if utt.speculative is None and self.received >= utt.silence + tail:
                 end = utt.silence + tail
-                utt.speculative = (end, self._decode(utt.start, end, final=True))
+                decode = self._decode(utt.start, end, final=True)
+                utt.speculative = (end, decode)
+                self._spawn(self._announce(utt, end, decode))
         elif (
             opts.interim_results
             and self._idle(utt)
@@ -217,6 +221,16 @@ class StreamingRecognizer:
             await previous  # finals leave in utterance order
         latency = time.perf_counter() - decided_at
         self.emit(Final(utt.index, result, utt.start / SAMPLE_RATE, end / SAMPLE_RATE, latency))
+
+    async def _announce(
+        self, utt: _Utterance, end: int, decode: asyncio.Task[TranscriptResult]
+    ) -> None:
+        """Emit the speculative final as soon as it is decoded, if it is still the current guess."""
+        result = await decode
+        spec = utt.speculative
+        if self._utt is utt and spec is not None and spec[1] is decode and result.text:
+            start_s = utt.start / SAMPLE_RATE
+            self.emit(Partial(utt.index, result.text, start_s, end / SAMPLE_RATE, True))
 
     async def _partial(self, utt: _Utterance, end: int) -> None:
         result = await self._decode(utt.start, end, final=False)
