@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import run_june as june
 from tests.speech import SPEECH_DIR, load_clip, wer
-
-
-def june(tmp_path: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JUNE_")}
-    env["JUNE_DATA_DIR"] = str(tmp_path / "data")
-    env["JUNE_STT_PORT"] = "1"  # nothing listens there: the commands run the service in-process
-    return subprocess.run(
-        [sys.executable, "-m", "june", *args],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def test_transcribe_prints_the_text(tmp_path: Path) -> None:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from june.protos import tts_pb2
 from june.stt.engine import WhisperEngine
 from june.stt.server import load_engine as load_stt
 from june.tts.client import TtsClient
+from tests.cli import run_june as _june
 from tests.conftest import make_settings
 from tests.speech import wer
 from tests.test_services import Running, launch, service_env, wait_healthy
@@ -209,19 +207,6 @@ def test_metrics_count_characters_and_first_chunk(tts_service: Running) -> None:
     assert "june_tts_characters_total" in text
     assert "june_tts_time_to_first_chunk_seconds_bucket" in text
     assert "june_tts_real_time_factor_bucket" in text
-
-
-def _june(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JUNE_")}
-    env.update(JUNE_DATA_DIR=str(tmp_path / "data"), JUNE_TTS_PORT="1", JUNE_STT_PORT="1")
-    return subprocess.run(
-        [sys.executable, "-m", "june", *args],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_june_say_writes_a_playable_file(tmp_path: Path, stt: WhisperEngine) -> None:

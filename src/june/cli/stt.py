@@ -14,29 +14,10 @@ from typing import Annotated, Any
 
 import typer
 
+from june.cli.common import DEFAULT_DATA, DataOpt, JsonOpt, cli_settings, dataset, fail
 from june.cli.groups import bench_app, eval_app
-from june.settings import load_settings
 
 FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-DEFAULT_DATA = Path("tests/fixtures/speech")
-
-
-def _settings():  # type: ignore[no-untyped-def]
-    """Settings, with the in-process service's logs kept off stdout (which is for results)."""
-    import sys
-
-    from june.observability.logging import configure_logging
-
-    settings = load_settings()
-    quiet = settings.model_copy(update={"log_level": "warning"})
-    configure_logging(quiet, "cli", stream=sys.stderr)
-    return settings
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def transcribe(
@@ -53,7 +34,7 @@ def transcribe(
     from june.stt.client import SttClient
     from june.stt.local import stt_address
 
-    settings = _settings()
+    settings = cli_settings()
     config = asr_pb2.RecognitionConfig(word_timestamps=word_timestamps, language=language)
 
     async def run() -> tuple[Any, str]:
@@ -63,7 +44,7 @@ def transcribe(
     try:
         response, how = asyncio.run(run())
     except grpc.aio.AioRpcError as exc:
-        raise _fail(f"{file.name}: {exc.details()}") from None
+        raise fail(f"{file.name}: {exc.details()}") from None
     if as_json:
         body = MessageToDict(response, preserving_proto_field_name=True)
         body["via"] = how
@@ -74,7 +55,7 @@ def transcribe(
 
 @eval_app.command("stt")
 def eval_stt(
-    data: Annotated[Path, typer.Option(help="Folder with index.jsonl.")] = DEFAULT_DATA,
+    data: DataOpt = DEFAULT_DATA,
     limit: Annotated[int, typer.Option(help="Only the first N items (0: all).")] = 0,
     stream: Annotated[
         bool, typer.Option("--stream", help="Feed RecognizeStream in 100 ms chunks.")
@@ -91,14 +72,11 @@ def eval_stt(
 
     from june.audio import decode_file
     from june.stt.client import SttClient
-    from june.stt.evaluate import item_result, load_dataset, summarize
+    from june.stt.evaluate import item_result, summarize
     from june.stt.local import stt_address
 
-    try:
-        items = load_dataset(data, limit or None)
-    except (FileNotFoundError, ValueError) as exc:
-        raise _fail(str(exc)) from None
-    settings = _settings()
+    items = dataset(data, limit)
+    settings = cli_settings()
     console = Console(stderr=True)
 
     async def run() -> dict[str, object]:
@@ -126,10 +104,10 @@ def eval_stt(
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
-    _print_eval(report)
+    print_eval(report)
 
 
-def _print_eval(report: dict[str, Any]) -> None:
+def print_eval(report: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -163,21 +141,17 @@ def _print_eval(report: dict[str, Any]) -> None:
 
 @bench_app.command("stt")
 def bench_stt(
-    data: Annotated[Path, typer.Option(help="Folder with index.jsonl.")] = DEFAULT_DATA,
+    data: DataOpt = DEFAULT_DATA,
     limit: Annotated[int, typer.Option(help="Utterances to use.")] = 6,
     repeats: Annotated[int, typer.Option(help="Runs per utterance (unary and direct).")] = 2,
     as_json: JsonOpt = False,
 ) -> None:
     """Real-time factor and latency: stt service (unary, stream) versus faster-whisper directly."""
     from june.stt import bench
-    from june.stt.evaluate import load_dataset
     from june.stt.local import stt_address
 
-    try:
-        items = load_dataset(data, limit or None)
-    except (FileNotFoundError, ValueError) as exc:
-        raise _fail(str(exc)) from None
-    settings = _settings()
+    items = dataset(data, limit)
+    settings = cli_settings()
     files, audio = bench.load(items)
     durations = [len(a) / bench.SAMPLE_RATE for a in audio]
 

@@ -14,8 +14,9 @@ from typing import Annotated, Any
 
 import typer
 
+from june.cli.common import DEFAULT_DATA, DataOpt, JsonOpt, cli_settings, dataset, fail
 from june.cli.groups import bench_app, eval_app
-from june.cli.stt import DEFAULT_DATA, JsonOpt, _fail, _settings
+from june.cli.stt import print_eval
 
 FORMAT_NAMES = {
     "wav": "WAV",
@@ -29,7 +30,7 @@ FORMAT_NAMES = {
 def _format_for(name: str, out: Path) -> str:
     key = (name or out.suffix.lstrip(".") or "wav").lower()
     if key not in FORMAT_NAMES:
-        raise _fail(f"unknown format {key!r}: use one of wav, pcm, ogg, mp3")
+        raise fail(f"unknown format {key!r}: use one of wav, pcm, ogg, mp3")
     return FORMAT_NAMES[key]
 
 
@@ -54,8 +55,8 @@ def say(
     if text == "-":
         text = sys.stdin.read()
     if speed <= 0:
-        raise _fail("--speed must be above 0")
-    settings = _settings()
+        raise fail("--speed must be above 0")
+    settings = cli_settings()
     config = tts_pb2.SynthesisConfig(
         voice=voice,
         format=tts_pb2.AudioFormat.Value(f"AUDIO_FORMAT_{_format_for(fmt, out)}"),
@@ -69,7 +70,7 @@ def say(
     try:
         result = asyncio.run(run())
     except grpc.aio.AioRpcError as exc:
-        raise _fail(str(exc.details())) from None
+        raise fail(str(exc.details())) from None
     out.write_bytes(result.audio)
     summary = result.summary
     typer.echo(
@@ -86,7 +87,7 @@ def voices(
     """The voices June may speak with (every authorized Piper voice), installed or not."""
     from june.tts.voices import VoiceCatalog
 
-    settings = _settings()
+    settings = cli_settings()
     entries = VoiceCatalog(settings).voices(language)
     if as_json:
         rows = [
@@ -122,7 +123,7 @@ def bench_tts(
     from june.tts.local import tts_address
     from june.tts.server import load_engine
 
-    settings = _settings()
+    settings = cli_settings()
 
     async def through_service() -> tuple[dict[str, dict[str, float]], str]:
         async with tts_address(settings) as (address, how):
@@ -159,7 +160,7 @@ def bench_tts(
 
 @eval_app.command("tts")
 def eval_tts(
-    data: Annotated[Path, typer.Option(help="Folder with index.jsonl.")] = DEFAULT_DATA,
+    data: DataOpt = DEFAULT_DATA,
     limit: Annotated[int, typer.Option(help="Only the first N items (0: all).")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -167,16 +168,13 @@ def eval_tts(
     from june.audio import decode_audio
     from june.protos import tts_pb2
     from june.stt.client import SttClient
-    from june.stt.evaluate import item_result, load_dataset, summarize
+    from june.stt.evaluate import item_result, summarize
     from june.stt.local import stt_address
     from june.tts.client import TtsClient
     from june.tts.local import tts_address
 
-    try:
-        items = load_dataset(data, limit or None)
-    except (FileNotFoundError, ValueError) as exc:
-        raise _fail(str(exc)) from None
-    settings = _settings()
+    items = dataset(data, limit)
+    settings = cli_settings()
     wav = tts_pb2.SynthesisConfig(format=tts_pb2.AUDIO_FORMAT_WAV)
 
     async def run() -> dict[str, Any]:
@@ -204,10 +202,6 @@ def eval_tts(
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
-    typer.echo(
-        f"tts round trip ({report['voice']} → {report['stt_model']}): "
-        f"WER {report['wer'] * 100:.2f} %, CER {report['cer'] * 100:.2f} % "
-        f"over {report['n']} sentences"
-    )
-    for name, part in report["parts"].items():
-        typer.echo(f"  {name:40s} n={part['n']:3d}  WER {part['wer'] * 100:6.2f} %")
+    report["mode"] = f"round trip: {report['voice']} heard by"
+    report["model"] = report["stt_model"]
+    print_eval(report)
