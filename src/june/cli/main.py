@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from june.cli import check, models, serve, stt, tts, up
+from june.cli import check, docs, llm, models, serve, stt, tts, up
 from june.cli.groups import bench_app, eval_app
 
 app = typer.Typer(
@@ -24,6 +24,9 @@ app.command("say")(tts.say)
 app.command("voices")(tts.voices)
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")
+app.add_typer(docs.docs_app, name="docs")
+bench_app.command("llm")(llm.bench_llm)
+eval_app.command("rag")(docs.eval_rag)
 
 if __name__ == "__main__":
     app()

@@ -18,6 +18,15 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def head_revision() -> str:
+    """The newest migration this build of June knows."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config("postgresql://")).get_current_head()
+    assert head is not None
+    return head
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 

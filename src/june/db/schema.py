@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -90,10 +90,17 @@ class Document(Base):
     object_key: Mapped[str | None] = mapped_column(String(500))
     sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    #: Size of the original file, and how many chunks it was cut into (migration 0002).
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    chunk_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     chunks: Mapped[list[Chunk]] = relationship(back_populates="document")
 
-    __table_args__ = (Index("ix_documents_user", "user_id"),)
+    __table_args__ = (
+        Index("ix_documents_user", "user_id"),
+        # The same content is stored once per user (ingesting it again returns the first).
+        Index("uq_documents_user_sha256", "user_id", "sha256", unique=True),
+    )
 
 
 class Chunk(Base):
@@ -118,3 +125,16 @@ class Chunk(Base):
             postgresql_ops={"embedding": "vector_cosine_ops"},
         ),
     )
+
+
+class UserFact(Base):
+    """Something the user asked June to remember ("I am vegetarian"), put in every prompt."""
+
+    __tablename__ = "user_facts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (Index("ix_user_facts_user", "user_id"),)

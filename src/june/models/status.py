@@ -22,7 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from june.models.catalog import AssembledSource, Chunk, ModelSpec, PackageSource
+from june.models.catalog import AssembledSource, Chunk, ModelFile, ModelSpec, PackageSource
 from june.settings import Settings
 
 _BLOCK = 4 * 1024 * 1024
@@ -106,6 +106,20 @@ def entry_path(directory: Path, spec: ModelSpec) -> Path:
     return directory / spec.entry if spec.entry else directory
 
 
+def file_path(directory: Path, model_file: ModelFile) -> Path | None:
+    """Where ``model_file`` is: in the model's directory, or in its own package's folder.
+
+    ``None`` when it ships in a package that is not installed.
+    """
+    source = model_file.package
+    if source is None:
+        return directory / model_file.name
+    base = module_dir(source.module)
+    if base is None:
+        return None
+    return (base / source.root if source.root else base) / model_file.name
+
+
 def chunk_path(chunk: Chunk) -> Path | None:
     base = module_dir(chunk.module)
     return None if base is None else base / chunk.path
@@ -136,15 +150,15 @@ def check_model(settings: Settings, spec: ModelSpec) -> ModelStatus:
     missing: list[str] = []
     corrupt: list[str] = []
     for model_file in spec.files:
-        path = directory / model_file.name
-        problem = _size_problem(path, model_file.size)
-        if problem is None:
-            files[model_file.name] = path
-        elif problem == "missing":
-            missing.append(model_file.name)
-        else:
+        located = file_path(directory, model_file)
+        problem = "missing" if located is None else _size_problem(located, model_file.size)
+        if problem == "missing" or located is None:
+            where = f" (package {model_file.package.package})" if model_file.package else ""
+            missing.append(model_file.name + where)
+            continue
+        files[model_file.name] = located
+        if problem is not None:
             corrupt.append(f"{model_file.name}: {problem}")
-            files[model_file.name] = path
     path = entry_path(directory, spec)
     if isinstance(spec.source, AssembledSource) and not corrupt:
         return _check_assembled(spec, spec.source, path, files, bool(missing))

@@ -1,0 +1,122 @@
+"""The inference service for real: `june serve inference` with the bundled Gemma and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+
+from june.inference.client import ChatResult, InferenceClient, collect
+from june.infra.ports import free_port
+from june.infra.postgres import EmbeddedPostgres
+from june.protos import llm_pb2
+from tests.test_services import Running, launch, service_env, wait_healthy
+
+SHORT = llm_pb2.ChatOptions(max_tokens=24, temperature=0.0, seed=7)
+
+
+@pytest.fixture(scope="module")
+def inference(
+    tmp_path_factory: pytest.TempPathFactory, postgres: EmbeddedPostgres
+) -> Iterator[Running]:
+    tmp = tmp_path_factory.mktemp("inference")
+    env = service_env(
+        tmp, tmp / "models", JUNE_DATABASE_URL=postgres.url, JUNE_INFERENCE_LLM_CONTEXT_SIZE="2048"
+    )
+    running = launch("inference", env, tmp)
+    wait_healthy(running)
+    yield running
+    assert running.stop() == 0
+
+
+@pytest.fixture
+async def client(inference: Running) -> AsyncIterator[InferenceClient]:
+    async with InferenceClient(f"127.0.0.1:{inference.ports.grpc}") as c:
+        yield c
+
+
+async def test_chat_streams_tokens_and_continues_a_conversation(client: InferenceClient) -> None:
+    first = await client.chat("ada", "The capital of France is", options=SHORT)
+    assert first.deltas > 1 and first.text.strip()
+    assert first.done is not None and first.done.usage.completion_tokens > 0
+    assert first.done.timings.time_to_first_token_s > 0 and first.done.timings.tokens_per_second > 0
+    again = await client.chat("ada", "And of Italy?", first.conversation_id, options=SHORT)
+    assert again.conversation_id == first.conversation_id
+    assert (
+        again.done is not None and again.done.usage.prompt_tokens > first.done.usage.prompt_tokens
+    )
+
+
+async def test_cancelling_a_chat_stops_generation(client: InferenceClient) -> None:
+    request = llm_pb2.ChatRequest(
+        user_id="ada",
+        messages=[llm_pb2.Message(role=llm_pb2.ROLE_USER, content="Write a very long story.")],
+        options=llm_pb2.ChatOptions(max_tokens=1000, temperature=0.8),
+        ephemeral=True,
+    )
+    call = client.chat_call(request)
+    result = ChatResult(started_at=time.perf_counter())
+    async for response in call:
+        collect(result, response)
+        if result.deltas >= 3:
+            call.cancel()
+            break
+    started = time.perf_counter()
+    after = await client.chat("ada", "Hi", options=SHORT, ephemeral=True)
+    # the model was free again at once: not busy finishing 1000 tokens of story
+    assert after.done is not None and time.perf_counter() - started < 30
+
+
+async def test_embed(client: InferenceClient) -> None:
+    response = await client.stub.Embed(llm_pb2.EmbedRequest(texts=["a cat", "a kitten", "tax law"]))
+    vectors = np.array([e.values for e in response.embeddings])
+    assert response.dimensions == 384 and vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-3)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+async def test_documents_over_grpc(client: InferenceClient) -> None:
+    doc = await client.ingest(
+        "bob", "boiler.md", b"# Boiler\nReset the boiler by holding the red button for ten seconds."
+    )
+    assert doc.chunk_count >= 1 and doc.name == "boiler.md"
+    hits = await client.search("bob", "how do I reset the heating?")
+    assert hits and hits[0].document_name == "boiler.md"
+    assert not await client.search("carol", "how do I reset the heating?")  # not carol's
+    listed = await client.stub.ListDocuments(llm_pb2.ListDocumentsRequest(user_id="bob"))
+    assert [d.name for d in listed.documents] == ["boiler.md"]
+    removed = await client.stub.RemoveDocuments(
+        llm_pb2.RemoveDocumentsRequest(user_id="bob", all=True)
+    )
+    assert list(removed.removed_ids) == [doc.id]
+
+
+async def test_bad_requests_get_clear_statuses(client: InferenceClient) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as empty:
+        await client.chat("ada", "   ")
+    assert empty.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.aio.AioRpcError) as unknown:
+        await client.chat("ada", "hello", conversation_id="00000000-0000-0000-0000-000000000000")
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_database_down_is_unavailable_and_the_service_stays_up(tmp_path: Path) -> None:
+    dead = f"postgresql+psycopg://postgres:x@127.0.0.1:{free_port()}/june"
+    env = service_env(tmp_path, tmp_path / "models", JUNE_DATABASE_URL=dead)
+    running = launch("inference", env, tmp_path)
+    try:
+        wait_healthy(running)
+        async with InferenceClient(f"127.0.0.1:{running.ports.grpc}") as c:
+            for _ in range(2):
+                with pytest.raises(grpc.aio.AioRpcError) as down:
+                    await c.chat("ada", "hello")
+                assert down.value.code() == grpc.StatusCode.UNAVAILABLE
+                assert "PostgreSQL is unavailable" in down.value.details()
+            response = await c.stub.Embed(llm_pb2.EmbedRequest(texts=["still here"]))
+            assert response.dimensions == 384
+    finally:
+        assert running.stop() == 0
