@@ -53,3 +53,22 @@ async def serve_in_process(register: Callable[[grpc.aio.Server], None]) -> Async
         yield f"127.0.0.1:{port}"
     finally:
         await server.stop(0)
+
+
+@asynccontextmanager
+async def service_or_in_process(
+    address: str, build: Callable[[], Callable[[grpc.aio.Server], None]]
+) -> AsyncIterator[tuple[str, str]]:
+    """``(address, "service" | "in-process")``: the running service at ``address``, else
+    the servicer ``build()`` registers (called in a thread: it loads models), served here."""
+    import asyncio
+
+    from june.models.resolve import enforce_offline
+
+    if await service_is_up(address):
+        yield address, "service"
+        return
+    enforce_offline()
+    register = await asyncio.to_thread(build)
+    async with serve_in_process(register) as local:
+        yield local, "in-process"

@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from june.models.resolve import enforce_offline
+import grpc
+
 from june.protos import asr_pb2_grpc
-from june.services.local import serve_in_process, service_is_up
+from june.services.local import service_or_in_process
 from june.settings import Settings
-from june.stt.server import load_engine
-from june.stt.service import RecognizerServicer
 
 
 @asynccontextmanager
-async def stt_address(
-    settings: Settings, prefer_service: bool = True
-) -> AsyncIterator[tuple[str, str]]:
+async def stt_address(settings: Settings) -> AsyncIterator[tuple[str, str]]:
     """``(address, "service" | "in-process")``."""
-    address = settings.grpc_address("stt")
-    if prefer_service and await service_is_up(address):
-        yield address, "service"
-        return
-    enforce_offline()
-    engine = await asyncio.to_thread(load_engine, settings)
-    servicer = RecognizerServicer(engine, settings.stt)
-    async with serve_in_process(
-        lambda server: asr_pb2_grpc.add_RecognizerServicer_to_server(servicer, server)
-    ) as local:
-        yield local, "in-process"
+    from june.stt.server import load_engine
+    from june.stt.service import RecognizerServicer
+
+    def build() -> Callable[[grpc.aio.Server], None]:
+        servicer = RecognizerServicer(load_engine(settings), settings.stt)
+        return lambda server: asr_pb2_grpc.add_RecognizerServicer_to_server(servicer, server)
+
+    async with service_or_in_process(settings.grpc_address("stt"), build) as found:
+        yield found
