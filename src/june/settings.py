@@ -33,6 +33,10 @@ class GatewaySettings(BaseModel):
     port: int = 8000
     #: The web address printed by ``june up``; defaults to http://HOST:PORT.
     public_url: str | None = None
+    #: Speech over June's answer interrupts it only past this duration and this many
+    #: words that are not backchannels ("yeah", "ok"): see ``june.voice.bargein``.
+    barge_in_min_speech_ms: int = 600
+    barge_in_min_words: int = 1
 
 
 class GrpcServiceSettings(BaseModel):
