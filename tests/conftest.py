@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from june.infra.nats import EmbeddedNats
-from june.infra.ports import free_port
+from june.infra.ports import free_ports
 from june.infra.postgres import EmbeddedPostgres
 from june.settings import Settings
 
@@ -21,15 +21,16 @@ for _name in list(os.environ):
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     """Settings for an isolated June: its own data dir and free ports for everything."""
+    p = iter(free_ports(12))
     fields: dict[str, object] = {
         "data_dir": data_dir,
-        "postgres": {"port": free_port()},
-        "nats": {"port": free_port(), "monitor_port": free_port()},
-        "gateway": {"port": free_port()},
-        "inference": {"port": free_port(), "metrics_port": free_port()},
-        "stt": {"port": free_port(), "metrics_port": free_port()},
-        "tts": {"port": free_port(), "metrics_port": free_port()},
-        "telegram": {"metrics_port": free_port()},
+        "postgres": {"port": next(p)},
+        "nats": {"port": next(p), "monitor_port": next(p)},
+        "gateway": {"port": next(p)},
+        "inference": {"port": next(p), "metrics_port": next(p)},
+        "stt": {"port": next(p), "metrics_port": next(p)},
+        "tts": {"port": next(p), "metrics_port": next(p)},
+        "telegram": {"metrics_port": next(p)},
     }
     fields.update(overrides)
     return Settings(_env_file=None, **fields)  # type: ignore[arg-type,call-arg]

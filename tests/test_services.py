@@ -29,6 +29,7 @@ import pytest
 import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from june.infra.ports import free_ports
 from june.observability import (
     bind_request_id,
     configure_logging,
@@ -73,18 +74,19 @@ class Ports:
 
 def service_env(tmp_path: Path, model_cache: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUNE_")}
+    ports = iter(free_ports(2 + 2 * len(GRPC_SERVICES)))
     env.update(
         {
             "JUNE_DATA_DIR": str(tmp_path / "data"),
             "JUNE_MODEL_CACHE_DIR": str(model_cache),
             "JUNE_HOST": "127.0.0.1",
-            "JUNE_GATEWAY_PORT": str(free_port()),
-            "JUNE_TELEGRAM_METRICS_PORT": str(free_port()),
+            "JUNE_GATEWAY_PORT": str(next(ports)),
+            "JUNE_TELEGRAM_METRICS_PORT": str(next(ports)),
         }
     )
     for name in GRPC_SERVICES:
-        env[f"JUNE_{name.upper()}_PORT"] = str(free_port())
-        env[f"JUNE_{name.upper()}_METRICS_PORT"] = str(free_port())
+        env[f"JUNE_{name.upper()}_PORT"] = str(next(ports))
+        env[f"JUNE_{name.upper()}_METRICS_PORT"] = str(next(ports))
     env.update(extra)
     return env
 

@@ -17,10 +17,33 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port the OS considers free right now (for tests and throwaway servers)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """One port that is free right now (see :func:`free_ports`)."""
+    return free_ports(1, host)[0]
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct free ports for servers started next (tests, throwaway servers).
+
+    They are drawn below Linux's ephemeral range (32768+), so an outgoing
+    connection cannot take one between this check and the server's bind, and
+    every socket is held until all are chosen, so none is handed out twice.
+    """
+    import random
+
+    sockets: list[socket.socket] = []
+    try:
+        while len(sockets) < count:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.bind((host, random.randint(20_000, 32_000)))
+            except OSError:
+                sock.close()
+                continue
+            sockets.append(sock)
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def require_free_port(host: str, port: int, what: str, env_var: str, alternative: str = "") -> None:
