@@ -47,7 +47,13 @@ from june.inference.llm.base import (
 )
 from june.inference.memory import ConversationNotFoundError
 from june.protos import llm_pb2, llm_pb2_grpc
-from june.services.requests import ConcurrencyLimit, InvalidRequest, invalid, refuse
+from june.services.requests import (
+    ConcurrencyLimit,
+    InvalidRequest,
+    first_message,
+    invalid,
+    refuse,
+)
 from june.settings import InferenceSettings
 
 if TYPE_CHECKING:
@@ -177,12 +183,7 @@ class InferenceServicer(llm_pb2_grpc.InferenceServicer):
     ) -> AsyncIterator[llm_pb2.IngestDocumentResponse]:
         try:
             requests = request_iterator.__aiter__()
-            first = await anext(requests, None)
-            if first is None or first.WhichOneof("request") != "metadata":
-                raise InvalidRequest(
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    "the first message of IngestDocument must be `metadata`",
-                )
+            first = await first_message(requests, "metadata", "IngestDocument")
             meta = first.metadata
             if not meta.name.strip():
                 raise invalid("the document needs a name")

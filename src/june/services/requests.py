@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import structlog
@@ -31,6 +32,16 @@ class InvalidRequest(Exception):
 
 def invalid(message: str) -> InvalidRequest:
     return InvalidRequest(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
+async def first_message(requests: AsyncIterator[Any], kind: str, rpc: str) -> Any:
+    """The opening message of a client stream, which must be the ``kind`` of its oneof."""
+    first = await anext(requests, None)
+    if first is None or first.WhichOneof("request") != kind:
+        raise InvalidRequest(
+            grpc.StatusCode.FAILED_PRECONDITION, f"the first message of {rpc} must be `{kind}`"
+        )
+    return first
 
 
 async def refuse(

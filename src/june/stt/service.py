@@ -19,7 +19,7 @@ import structlog
 
 from june.audio import AudioError, AudioLimits, decode_audio, is_silent
 from june.protos import asr_pb2, asr_pb2_grpc
-from june.services.requests import ConcurrencyLimit, InvalidRequest, refuse
+from june.services.requests import ConcurrencyLimit, InvalidRequest, first_message, refuse
 from june.settings import SttSettings
 from june.stt import metrics
 from june.stt.convert import timing_message, transcript_message
@@ -103,16 +103,10 @@ class RecognizerServicer(asr_pb2_grpc.RecognizerServicer):
         method = "RecognizeStream"
         metrics.REQUESTS.labels(method).inc()
         requests = request_iterator.__aiter__()
-        first = await anext(requests, None)
-        if first is None or first.WhichOneof("request") != "config":
-            await self._abort(
-                context,
-                method,
-                InvalidRequest(
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    "the first message of RecognizeStream must be `config`",
-                ),
-            )
+        try:
+            first = await first_message(requests, "config", method)
+        except InvalidRequest as error:
+            await self._abort(context, method, error)
         async with self._slot(context, method):
             try:
                 options, source = self._stream_setup(first.config)

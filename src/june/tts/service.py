@@ -22,7 +22,13 @@ import structlog
 from june.audio import OutputFormat, StreamEncoder
 from june.models.resolve import ModelNotInstalledError, UnknownModelError
 from june.protos import tts_pb2, tts_pb2_grpc
-from june.services.requests import ConcurrencyLimit, InvalidRequest, invalid, refuse
+from june.services.requests import (
+    ConcurrencyLimit,
+    InvalidRequest,
+    first_message,
+    invalid,
+    refuse,
+)
 from june.settings import TtsSettings
 from june.tts import metrics
 from june.tts.engine import LoadedVoice, PiperEngine, SynthesisOptions, UnknownSpeakerError
@@ -94,12 +100,7 @@ class SynthesizerServicer(tts_pb2_grpc.SynthesizerServicer):
         metrics.REQUESTS.labels(method).inc()
         requests = request_iterator.__aiter__()
         try:
-            first = await anext(requests, None)
-            if first is None or first.WhichOneof("request") != "config":
-                raise InvalidRequest(
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    "the first message of SynthesizeStream must be `config`",
-                )
+            first = await first_message(requests, "config", method)
             async with self._limit.slot():
                 plan = await self._plan(first.config)
                 sentences: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
