@@ -13,6 +13,9 @@ from june.infra.ports import free_ports
 from june.infra.postgres import EmbeddedPostgres
 from june.settings import Settings
 
+#: The whole of June as processes, for the gateway tests (fixture ``june_stack``).
+pytest_plugins = ["tests.stack"]
+
 # Tests never read a developer's .env or real data dir.
 for _name in list(os.environ):
     if _name.startswith("JUNE_"):
@@ -51,6 +54,12 @@ def settings_env(settings: Settings) -> dict[str, str]:
         env[f"JUNE_{name.upper()}_PORT"] = str(section.port)
         env[f"JUNE_{name.upper()}_METRICS_PORT"] = str(section.metrics_port)
     return env
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model cache for the whole run, so the bundled GGUF is assembled at most once."""
+    return tmp_path_factory.mktemp("models")
 
 
 @pytest.fixture(scope="session")

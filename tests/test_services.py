@@ -60,12 +60,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One model cache for the whole run, so the bundled GGUF is assembled at most once."""
-    return tmp_path_factory.mktemp("models")
-
-
 @dataclass
 class Ports:
     grpc: int | None

@@ -8,7 +8,9 @@ in the response.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Response
@@ -17,6 +19,9 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import june
+from june.gateway.context import GatewayContext
+from june.gateway.errors import install_error_handlers
+from june.gateway.routes import auth, conversations, documents, openai_compat, realtime
 from june.observability.logging import request_context
 from june.settings import Settings
 
@@ -48,15 +53,32 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, context: GatewayContext | None = None) -> FastAPI:
+    """The gateway; ``context`` (backend clients, database, NATS) is built from ``settings``
+    on startup unless given, and closed on shutdown."""
     started = time.monotonic()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = context is None
+        app.state.context = context or GatewayContext.from_settings(settings)
+        try:
+            yield
+        finally:
+            if own:
+                await app.state.context.close()
+
     app = FastAPI(
         title="June",
         version=june.__version__,
         description="A self-hosted voice assistant.",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    for routes in (auth, conversations, documents, openai_compat, realtime):
+        app.include_router(routes.router)
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, Any]:
