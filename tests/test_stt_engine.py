@@ -83,3 +83,27 @@ def test_silence_and_noise_give_no_words(engine: WhisperEngine) -> None:
 def test_the_bundled_english_model_is_loaded(engine: WhisperEngine) -> None:
     assert engine.model_name == "whisper-tiny.en"
     assert not engine.multilingual
+
+
+@pytest.mark.parametrize("vad", [True, False])
+def test_two_sentences_with_a_pause_keep_both(engine: WhisperEngine, vad: bool) -> None:
+    """Whisper without timestamp tokens used to stop at the pause and drop the second sentence."""
+    a, b = load_clip("6930-75918-0000"), load_clip("1089-134686-0001")
+    loud = np.flatnonzero(np.abs(a.pcm) > 0.02)
+    first = a.pcm[: loud[-1] + 1600]  # the clip without its own trailing silence
+    for pause_s in (0.3, 0.6):
+        audio = np.concatenate([first, np.zeros(int(16_000 * pause_s), np.float32), b.pcm])
+        options = TranscribeOptions(beam_size=5, vad=vad)
+        result = engine.transcribe(audio, options)
+        assert wer(f"{a.text} {b.text}", result.text) <= 0.25, (pause_s, result.text)
+
+
+def test_word_timestamps_add_no_invented_words(engine: WhisperEngine) -> None:
+    """Asking for word times must not change the words (Whisper invents "Thank you." when
+    faster-whisper decodes the silence after the last word)."""
+    for clip_id in clip_ids():
+        clip = load_clip(clip_id)
+        plain = engine.transcribe(clip.pcm, TranscribeOptions(beam_size=5))
+        timed = engine.transcribe(clip.pcm, TranscribeOptions(beam_size=5, word_timestamps=True))
+        assert timed.text == plain.text, clip_id
+        assert [w.word for s in timed.segments for w in s.words], clip_id
