@@ -51,6 +51,30 @@ async def test_chat_streams_tokens_and_continues_a_conversation(client: Inferenc
     )
 
 
+async def test_an_ephemeral_chat_sends_the_whole_conversation(client: InferenceClient) -> None:
+    """The OpenAI-compatible API holds the conversation itself: every message reaches the model."""
+    turns = [
+        (llm_pb2.ROLE_USER, "My cat is called Whiskers and she is seven years old."),
+        (llm_pb2.ROLE_ASSISTANT, "What a lovely name for a cat."),
+        (llm_pb2.ROLE_USER, "What is my cat called?"),
+    ]
+    results = []
+    for messages in (turns[-1:], turns):
+        request = llm_pb2.ChatRequest(
+            user_id="ada",
+            messages=[llm_pb2.Message(role=r, content=c) for r, c in messages],
+            options=SHORT,
+            ephemeral=True,
+        )
+        result = ChatResult()
+        async for response in client.chat_call(request):
+            collect(result, response)
+        assert result.done is not None
+        results.append(result.done.usage.prompt_tokens)
+    # the earlier turns are in the prompt (about 25 tokens of them), not dropped
+    assert results[1] >= results[0] + 20, results
+
+
 async def test_cancelling_a_chat_stops_generation(client: InferenceClient) -> None:
     request = llm_pb2.ChatRequest(
         user_id="ada",

@@ -61,6 +61,8 @@ class TurnRequest:
     #: Do not read or write memory (a one-off question).
     ephemeral: bool = False
     timezone: str = "UTC"
+    #: With ``ephemeral``: the conversation before ``text``, as the caller holds it.
+    history: list[ChatMessage] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ class ChatService:
         cancel = cancel or threading.Event()
         user_id = await asyncio.to_thread(self.memory.resolve_user, request.user)
         conversation_id: uuid.UUID | None = None
-        history: list[ChatMessage] = []
+        history: list[ChatMessage] = list(request.history)
         facts: list[str] = []
         if not request.ephemeral:
             conversation_id = await asyncio.to_thread(
@@ -263,4 +265,6 @@ class ChatService:
             done.text,
             timings=timings,
             tokens_out=done.completion_tokens,
+            # the id announced in TurnStarted, so a caller can add to this message (voice timings)
+            message_id=uuid.UUID(done.message_id),
         )

@@ -100,8 +100,9 @@ class ConversationStore:
         timings: dict[str, Any] | None = None,
         tokens_in: int | None = None,
         tokens_out: int | None = None,
+        message_id: uuid.UUID | None = None,
     ) -> uuid.UUID:
-        message_id = uuid.uuid4()
+        message_id = message_id or uuid.uuid4()
         with self.engine.begin() as conn:
             conn.execute(
                 Message.__table__.insert().values(

@@ -38,6 +38,7 @@ from june.inference.documents.errors import (
 from june.inference.documents.store import DocumentInfo, DocumentStore, IngestStage
 from june.inference.llm.base import (
     BackendUnavailableError,
+    ChatMessage,
     ContextOverflowError,
     GenerationOptions,
     LLMError,
@@ -154,6 +155,7 @@ class InferenceServicer(llm_pb2_grpc.InferenceServicer):
             documents_top_k=opts.documents_top_k or 3,
             system_prompt=opts.system_prompt or None,
             ephemeral=request.ephemeral,
+            history=_history(request) if request.ephemeral else [],
         )
 
     # ------------------------------------------------------------- embeddings
@@ -403,3 +405,19 @@ def _chat_event(event: object) -> llm_pb2.ChatResponse:
             ),
         )
     )
+
+
+_HISTORY_ROLES = {llm_pb2.ROLE_USER: "user", llm_pb2.ROLE_ASSISTANT: "assistant"}
+
+
+def _history(request: llm_pb2.ChatRequest) -> list[ChatMessage]:
+    """An ephemeral request's earlier turns (everything before its last message).
+
+    System messages are the caller's system prompt (``options.system_prompt``);
+    tool messages belong to a tool round the caller ran itself and are not replayed.
+    """
+    return [
+        ChatMessage(_HISTORY_ROLES[m.role], m.content)
+        for m in request.messages[:-1]
+        if m.role in _HISTORY_ROLES and m.content.strip()
+    ]
