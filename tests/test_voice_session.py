@@ -1,0 +1,218 @@
+"""The voice turn itself (``june.voice``), on the real stt, tts and inference services.
+
+The session is driven in-process here, as the gateway and the Telegram bot
+drive it; ``test_realtime.py`` does the same over the WebSocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import uuid
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+from sqlalchemy import create_engine, select
+
+from june.db.schema import Message
+from june.gateway.context import Backends
+from june.inference.client import InferenceClient
+from june.inference.documents.database import sqlalchemy_url
+from june.protos import llm_pb2
+from june.stt.client import SttClient
+from june.tts.client import TtsClient
+from june.voice.events import TurnDone
+from june.voice.records import MessageRecorder
+from june.voice.session import SessionConfig, VoiceSession
+from june.voice.turn import OutputSpec
+from tests.speech import load_clip, wer
+from tests.stack import Stack
+from tests.voice_support import Collector, silence, stream_realtime
+
+SHORT = llm_pb2.ChatOptions(max_tokens=24, temperature=0.0, use_tools=False)
+LONG = llm_pb2.ChatOptions(max_tokens=200, temperature=0.0, use_tools=False)
+
+
+def _address(stack: Stack, name: str) -> str:
+    return f"127.0.0.1:{stack.env[f'JUNE_{name.upper()}_PORT']}"
+
+
+@pytest.fixture
+async def backends(june_stack: Stack) -> AsyncIterator[Backends]:
+    for name in ("stt", "tts", "inference"):
+        june_stack.restart(name)
+    b = Backends(
+        stt=SttClient(_address(june_stack, "stt")),
+        tts=TtsClient(_address(june_stack, "tts")),
+        inference=InferenceClient(_address(june_stack, "inference")),
+    )
+    yield b
+    await b.close()
+
+
+@pytest.fixture(scope="module")
+def recorder(june_stack: Stack) -> MessageRecorder:
+    return MessageRecorder(create_engine(sqlalchemy_url(june_stack.env["JUNE_DATABASE_URL"])))
+
+
+def _session(
+    backends: Backends,
+    collector: Collector,
+    recorder: MessageRecorder,
+    options: llm_pb2.ChatOptions = SHORT,
+    **config: object,
+) -> VoiceSession:
+    settings = SessionConfig(user_id=f"voice-{uuid.uuid4().hex[:8]}", options=options)
+    for key, value in config.items():
+        setattr(settings, key, value)
+    return VoiceSession(backends, settings, collector, recorder)
+
+
+def _trimmed(pcm: np.ndarray) -> np.ndarray:
+    """Without the clip's own trailing silence, so a pause added after it is the whole pause."""
+    loud = np.flatnonzero(np.abs(pcm) > 0.02)
+    return pcm[: loud[-1] + 1600] if len(loud) else pcm
+
+
+def _pcm_of(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768
+
+
+async def test_a_spoken_question_is_answered_in_text_and_voice(
+    backends: Backends, recorder: MessageRecorder
+) -> None:
+    clip = load_clip("1089-134686-0010")
+    events = Collector()
+    session = _session(backends, events, recorder)
+    try:
+        await stream_realtime(session.audio, np.concatenate([clip.pcm, silence(1.5)]))
+        final = await events.wait_for("transcript.final")
+        assert wer(clip.text, final.text) <= 0.2, final.text
+        assert events.of("transcript.partial"), "partials arrive while the person speaks"
+        done = await events.wait_for("turn.done", timeout=90)
+    finally:
+        await session.close()
+    assert isinstance(done, TurnDone)
+    assert done.turn_id == final.turn_id and done.text.strip()
+    assert "".join(e.text for e in events.of("answer.delta", done.turn_id)).strip()
+    start = events.of("audio.start", done.turn_id)[0]
+    assert start.format == "pcm16" and start.sample_rate == 22_050
+    audio = _pcm_of(events.audio(done.turn_id))
+    assert len(audio) > 0.3 * start.sample_rate and np.abs(audio).max() > 0.05
+    for key in ("transcript_s", "first_token_s", "first_audio_s", "done_s"):
+        assert done.timings[key] >= 0, key
+    assert 0 < done.timings["first_audio_s"] <= done.timings["done_s"]
+    # the timings are on the stored answer
+    with recorder.engine.connect() as conn:
+        row = conn.execute(select(Message).where(Message.id == uuid.UUID(done.message_id))).one()
+    assert row.role == "assistant" and row.timings["first_audio_s"] == done.timings["first_audio_s"]
+    assert session.conversation_id == done.conversation_id
+
+
+async def test_typed_text_is_answered_and_the_conversation_continues(
+    backends: Backends, recorder: MessageRecorder
+) -> None:
+    events = Collector()
+    session = _session(backends, events, recorder, output=OutputSpec(format="wav"))
+    try:
+        await session.text("Say hello.")
+        first = await events.wait_for("turn.done", timeout=90)
+        await session.text("Say goodbye.")
+        second = await events.wait_for("turn.done", timeout=90, count=2)
+    finally:
+        await session.close()
+    assert first.conversation_id == second.conversation_id
+    assert events.of("audio.start")[0].format == "wav"
+    assert events.audio(first.turn_id)[:4] == b"RIFF"
+
+
+async def test_speech_over_the_answer_interrupts_it(
+    backends: Backends, recorder: MessageRecorder
+) -> None:
+    events = Collector()
+    session = _session(backends, events, recorder, options=LONG)
+    clip = load_clip("1089-134686-0010")
+    try:
+        await session.text("Tell me a long story about a dragon and a knight.")
+        first = await events.wait_for("audio.start", timeout=90)
+        await stream_realtime(session.audio, np.concatenate([clip.pcm, silence(1.5)]))
+        cancelled = await events.wait_for("turn.cancelled", timeout=30)
+        assert cancelled.turn_id == first.turn_id and cancelled.reason == "barge_in"
+        # the interruption is answered in its turn
+        done = await events.wait_for("turn.done", timeout=90)
+    finally:
+        await session.close()
+    assert wer(clip.text, done.transcript) <= 0.2, done.transcript
+    assert not events.of("turn.done", first.turn_id), "the interrupted answer never completes"
+
+
+async def test_a_backchannel_or_a_cough_does_not_interrupt(
+    backends: Backends, recorder: MessageRecorder
+) -> None:
+    # "Okay." spoken by June's own voice, and a burst of noise, while the answer plays
+    okay = await backends.tts.synthesize("Okay.")
+    from june.audio import decode_audio
+
+    okay_pcm = decode_audio(okay.audio)
+    rng = np.random.default_rng(0)
+    cough = (rng.standard_normal(16_000 * 3 // 10) * 0.3).astype(np.float32)
+    events = Collector()
+    session = _session(backends, events, recorder, options=LONG)
+    try:
+        await session.text("Tell me a long story about a dragon and a knight.")
+        first = await events.wait_for("audio.start", timeout=90)
+        noise = np.concatenate([okay_pcm, silence(1.2), cough, silence(1.2)])
+        await stream_realtime(session.audio, noise)
+        await events.wait_for("turn.done", turn_id=first.turn_id, timeout=120)
+    finally:
+        await session.close()
+    assert not events.of("turn.cancelled")
+    assert len(events.of("transcript.final")) == 1, "the backchannel starts no turn"
+
+
+async def test_a_pause_mid_sentence_drops_the_speculative_answer(
+    backends: Backends, recorder: MessageRecorder
+) -> None:
+    a, b = load_clip("6930-75918-0000"), load_clip("1089-134686-0001")
+    events = Collector()
+    # a pause past the speculative point (200 ms) but short of the end-point (1 s)
+    session = _session(backends, events, recorder)
+    audio = np.concatenate([_trimmed(a.pcm), silence(0.5), b.pcm, silence(1.5)])
+    try:
+        await stream_realtime(session.audio, audio)
+        final = await events.wait_for("transcript.final", timeout=30)
+        done = await events.wait_for("turn.done", timeout=90)
+    finally:
+        await session.close()
+    assert wer(f"{a.text} {b.text}", final.text) <= 0.25, final.text
+    assert done.transcript == final.text
+    with recorder.engine.connect() as conn:
+        stored = conn.scalars(
+            select(Message.text)
+            .where(Message.conversation_id == uuid.UUID(done.conversation_id))
+            .order_by(Message.created_at)
+        ).all()
+    assert len(stored) == 2 and stored[0] == final.text, stored
+
+
+async def test_a_service_killed_mid_turn_gives_a_stage_error_and_the_session_recovers(
+    june_stack: Stack, backends: Backends, recorder: MessageRecorder
+) -> None:
+    events = Collector()
+    session = _session(backends, events, recorder, options=LONG)
+    try:
+        await session.text("Tell me a long story about a dragon and a knight.")
+        await events.wait_for("audio.start", timeout=90)
+        june_stack.services["tts"].proc.send_signal(signal.SIGKILL)
+        error = await events.wait_for("error", timeout=30)
+        assert error.stage == "tts" and "unavailable" in error.message, error
+        done = await events.wait_for("turn.done", timeout=120)
+        assert done.text.strip(), "the text of the answer still completes"
+        await asyncio.to_thread(june_stack.restart, "tts")
+        await session.text("Say hello.")
+        again = await events.wait_for("turn.done", count=2, timeout=90)
+        assert events.audio(again.turn_id), "speech is back once tts is"
+    finally:
+        await session.close()
+        june_stack.restart("tts")
