@@ -72,6 +72,10 @@ def june_stack(
         JUNE_DATABASE_URL=postgres.url,
         JUNE_NATS_URL=nats_server.url,
         JUNE_INFERENCE_LLM_CONTEXT_SIZE="2048",
+        # tests send many requests as one user; the limits themselves are tested on a gateway
+        # of their own (test_gateway_protection)
+        JUNE_GATEWAY_RATE_LIMIT_REQUESTS_PER_MINUTE="100000",
+        JUNE_GATEWAY_RATE_LIMIT_AUDIO_S_PER_MINUTE="100000",
     )
     stack = Stack(env, tmp)
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ServiceName = Literal["gateway", "inference", "stt", "tts", "telegram"]
@@ -37,6 +37,48 @@ class GatewaySettings(BaseModel):
     #: words that are not backchannels ("yeah", "ok"): see ``june.voice.bargein``.
     barge_in_min_speech_ms: int = 600
     barge_in_min_words: int = 1
+    #: A voice-turn stage (stt after end of speech, the LLM, tts) silent this long is an error.
+    stage_timeout_s: float = 30.0
+    #: Start answering on the stt service's speculative transcript (dropped if speech resumes).
+    speculative_answers: bool = True
+    #: Seconds between the realtime WebSocket's JSON heartbeats (``ping``).
+    heartbeat_s: float = 20.0
+    #: HS256 key that signs access and refresh tokens. Unset: one is generated on first use
+    #: and kept in ``$JUNE_DATA_DIR/gateway/jwt_secret`` (mode 0600), which every gateway on
+    #: that data dir shares; gateways on several hosts must all be given the same value
+    #: (at least 32 characters, e.g. ``openssl rand -base64 48``).
+    jwt_secret: SecretStr | None = None
+    #: Lifetime of an access token (what every request carries) and of a refresh token
+    #: (what gets a new access token without the password), in seconds.
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    #: Per-user limits over fixed one-minute windows, shared by every gateway through NATS;
+    #: 0 switches a limit off. Audio seconds are counted once decoded (see june.gateway.ratelimit).
+    rate_limit_requests_per_minute: int = 120
+    rate_limit_audio_s_per_minute: float = 600.0
+    #: Origins whose web pages may call the API (CORS). Unset: only the gateway's own web
+    #: address (``public_url``, or http://HOST:PORT), where it serves the web app itself.
+    cors_origins: list[str] | None = None
+    #: Larger request bodies are refused with 413 (25 MiB, OpenAI's limit for audio uploads).
+    max_request_bytes: int = 26_214_400
+    #: OpenAI voice names on ``/v1/audio/speech`` → June voice ids ("": the tts service's
+    #: default voice), e.g. ``JUNE_GATEWAY_VOICE_MAP='{"nova": "piper-en_US-joe-medium"}'``.
+    #: A name given here may also be a new alias of your own.
+    voice_map: dict[str, str] = Field(
+        default_factory=lambda: {
+            "alloy": "",
+            "ash": "",
+            "ballad": "",
+            "coral": "",
+            "echo": "",
+            "fable": "",
+            "onyx": "",
+            "nova": "",
+            "sage": "",
+            "shimmer": "",
+            "verse": "",
+        }
+    )
 
 
 class GrpcServiceSettings(BaseModel):

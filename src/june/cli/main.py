@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from june.cli import check, docs, llm, models, serve, stt, tts, up
+from june.cli import check, docs, llm, models, serve, stt, tts, up, users
 from june.cli.groups import bench_app, eval_app
 
 app = typer.Typer(
@@ -25,6 +25,8 @@ app.command("voices")(tts.voices)
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")
 app.add_typer(docs.docs_app, name="docs")
+app.add_typer(users.users_app, name="users")
+app.add_typer(users.keys_app, name="keys")
 bench_app.command("llm")(llm.bench_llm)
 eval_app.command("rag")(docs.eval_rag)
 

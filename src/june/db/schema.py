@@ -1,7 +1,8 @@
 """The relational schema every service shares.
 
 The tables exist from the first migration; the services fill them in their own
-issues (inference: conversations, messages, documents, chunks; gateway: users).
+issues (inference: conversations, messages, documents, chunks; gateway: users,
+api_keys).
 ``chunks.embedding`` is a pgvector column sized for the default embedder
 (all-MiniLM-L6-v2, 384 dimensions) with an HNSW index for cosine distance;
 a bigger embedding model needs a migration that changes the dimension.
@@ -14,7 +15,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -138,3 +139,36 @@ class UserFact(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     __table_args__ = (Index("ix_user_facts_user", "user_id"),)
+
+
+class ApiKey(Base):
+    """A long-lived bearer key for scripts and integrations, acting as its user (migration 0004).
+
+    Only the SHA-256 of the key is stored: a stolen database does not yield
+    working keys, and a key is shown once, when it is made. A plain hash (not
+    argon2) is enough because keys are 256 random bits, and it lets a request's
+    key be found by an index lookup. ``prefix`` (its first characters) tells
+    keys apart in listings. Revoked keys stay for the record; a name is unique
+    among a user's keys that are not revoked.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+
+    __table_args__ = (
+        Index(
+            "uq_api_keys_user_name_active",
+            "user_id",
+            "name",
+            unique=True,
+            postgresql_where=text("NOT revoked"),
+        ),
+    )

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import june
 from june.gateway.context import GatewayContext
 from june.gateway.errors import install_error_handlers
+from june.gateway.protection import install_protection
 from june.gateway.routes import auth, conversations, documents, openai_compat, realtime
 from june.observability.logging import request_context
 from june.settings import Settings
@@ -75,6 +76,7 @@ def create_app(settings: Settings, context: GatewayContext | None = None) -> Fas
         lifespan=lifespan,
     )
     app.state.settings = settings
+    install_protection(app, settings)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     for routes in (auth, conversations, documents, openai_compat, realtime):
