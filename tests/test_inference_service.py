@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -93,6 +94,38 @@ async def test_cancelling_a_chat_stops_generation(client: InferenceClient) -> No
     after = await client.chat("ada", "Hi", options=SHORT, ephemeral=True)
     # the model was free again at once: not busy finishing 1000 tokens of story
     assert after.done is not None and time.perf_counter() - started < 30
+
+
+async def test_a_cancelled_first_turn_leaves_no_empty_conversation(
+    client: InferenceClient, postgres: EmbeddedPostgres
+) -> None:
+    from sqlalchemy import create_engine, select
+
+    from june.db.schema import Conversation, User
+    from june.inference.documents.database import sqlalchemy_url
+
+    user = f"ghost-{uuid.uuid4().hex[:8]}"
+    request = llm_pb2.ChatRequest(
+        user_id=user,
+        messages=[llm_pb2.Message(role=llm_pb2.ROLE_USER, content="Write a very long story.")],
+        options=llm_pb2.ChatOptions(max_tokens=500),
+    )
+    call = client.chat_call(request)
+    result = ChatResult()
+    async for response in call:
+        collect(result, response)
+        if result.deltas >= 2:
+            call.cancel()
+            break
+    assert result.conversation_id, "the conversation id was announced"
+    done = await client.chat(user, "Say hi.", options=SHORT)  # the same user, a whole turn
+    engine = create_engine(sqlalchemy_url(postgres.url))
+    try:
+        with engine.connect() as conn:
+            ids = conn.scalars(select(Conversation.id).join(User).where(User.name == user)).all()
+    finally:
+        engine.dispose()
+    assert [str(i) for i in ids] == [done.conversation_id]
 
 
 async def test_embed(client: InferenceClient) -> None:

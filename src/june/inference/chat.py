@@ -123,6 +123,22 @@ class ChatService:
     async def turn(
         self, request: TurnRequest, cancel: threading.Event | None = None
     ) -> AsyncIterator[TurnEvent]:
+        """The turn's events; a conversation this turn opened is removed again if the turn
+        ends (cancelled, failed) before anything was stored in it, so a dropped speculative
+        answer or a client that went away leaves no empty conversation behind."""
+        opened: list[uuid.UUID] = []
+        stored = False
+        try:
+            async for event in self._turn(request, cancel, opened):
+                stored = stored or isinstance(event, TurnDone)
+                yield event
+        finally:
+            if opened and not stored:  # synchronous: this may run while being cancelled
+                self.memory.discard_if_empty(opened[0])
+
+    async def _turn(
+        self, request: TurnRequest, cancel: threading.Event | None, opened: list[uuid.UUID]
+    ) -> AsyncIterator[TurnEvent]:
         started = time.perf_counter()
         cancel = cancel or threading.Event()
         user_id = await asyncio.to_thread(self.memory.resolve_user, request.user)
@@ -133,6 +149,8 @@ class ChatService:
             conversation_id = await asyncio.to_thread(
                 self.memory.open, user_id, request.conversation_id, request.text
             )
+            if not request.conversation_id:
+                opened.append(conversation_id)
             history = await asyncio.to_thread(self.memory.history, conversation_id)
             facts = await asyncio.to_thread(self.memory.facts, user_id)
         message_id = str(uuid.uuid4())

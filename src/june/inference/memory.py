@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.engine import Engine
 
 from june.db.schema import Conversation, Message, User, UserFact
@@ -75,6 +75,16 @@ class ConversationStore:
                 )
             )
             return new_id
+
+    def discard_if_empty(self, conversation_id: uuid.UUID) -> None:
+        """Remove a conversation that holds no message (its only turn never completed)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(Conversation).where(
+                    Conversation.id == conversation_id,
+                    ~exists().where(Message.conversation_id == conversation_id),
+                )
+            )
 
     def history(
         self, conversation_id: uuid.UUID, limit: int = HISTORY_MESSAGES

@@ -400,7 +400,7 @@ class VoiceSession:
             self._emit,
             held=held,
             recorder=self._recorder,
-            on_started=self._adopt_conversation,
+            on_stored=self._adopt_conversation,
         )
         if not held:
             await self._emit(TranscriptFinal(turn_id, text))

@@ -115,7 +115,7 @@ class VoiceTurn:
         *,
         held: bool = False,
         recorder: Recorder | None = None,
-        on_started: Callable[[str], None] | None = None,
+        on_stored: Callable[[str], None] | None = None,
     ) -> None:
         self.backends = backends
         self.request = request
@@ -125,7 +125,7 @@ class VoiceTurn:
         self._buffer: list[VoiceEvent] = []
         self._emit_lock = asyncio.Lock()
         self._recorder = recorder
-        self._on_started = on_started
+        self._on_stored = on_stored
         self._task: asyncio.Task[None] | None = None
         self._tts_task: asyncio.Task[None] | None = None
         self._tts_queue: asyncio.Queue[str | None] = asyncio.Queue()
@@ -238,8 +238,6 @@ class VoiceTurn:
                 if kind == "started":
                     self.conversation_id = response.started.conversation_id
                     self.message_id = response.started.message_id
-                    if self._on_started is not None:
-                        self._on_started(self.conversation_id)
                 elif kind == "delta" and response.delta.text:
                     delta = response.delta.text
                     marks.setdefault("first_token", time.perf_counter())
@@ -267,6 +265,8 @@ class VoiceTurn:
         if done is None:
             return
         self.text = done.message.content or self.text
+        if self._on_stored is not None:  # the conversation exists now (see ChatService.turn)
+            self._on_stored(self.conversation_id)
         timings = self.timings()
         if self._recorder is not None and self.message_id:
             try:
