@@ -344,6 +344,22 @@ SPLIT_CASES: list[tuple[str, dict[str, int], list[str]]] = [
         {"first_max_chars": 30},
         ["Yes, this is fine;", "indeed it is quite fine, really."],
     ),
+    # the tts service's streaming settings: the first clause of a few words goes first
+    (
+        "Well, the answer, as I said, is 42. Then more, and more.",
+        {"first_max_chars": 40, "first_clause_chars": 12},
+        ["Well, the answer,", "as I said, is 42.", "Then more, and more."],
+    ),
+    (
+        "Oh, it is so nice to be back at the same place again.",
+        {"first_max_chars": 40, "first_clause_chars": 12},
+        ["Oh, it is so nice to be back at the same", "place again."],
+    ),
+    (
+        "It costs 1,000 dollars, more or less.",
+        {"first_max_chars": 40, "first_clause_chars": 12},
+        ["It costs 1,000 dollars,", "more or less."],
+    ),
     (
         "abcdefghijklmnopqrstuvwxyz tail",
         {"first_max_chars": 10},

@@ -135,6 +135,12 @@ class TtsSettings(GrpcServiceSettings):
     normalize_text: bool = True
     #: Use onnxruntime's CUDA provider (a GPU build of onnxruntime is needed).
     use_cuda: bool = False
+    #: Streamed text (an answer being written): the first piece spoken is cut at its first
+    #: clause boundary past ``stream_first_clause_chars`` characters, else at a word boundary
+    #: by ``stream_first_max_chars`` — so the first audio waits for a few words of the
+    #: answer, not its whole first sentence. Later sentences are spoken whole.
+    stream_first_clause_chars: int = 8
+    stream_first_max_chars: int = 40
 
 
 class InferenceSettings(GrpcServiceSettings):

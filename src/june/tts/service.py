@@ -143,7 +143,11 @@ class SynthesizerServicer(tts_pb2_grpc.SynthesizerServicer):
         out: asyncio.Queue[str | BaseException | None],
     ) -> None:
         """Text deltas → complete sentences (normalised) → ``out``; None at the end."""
-        splitter, total = SentenceSplitter(), 0
+        splitter = SentenceSplitter(
+            first_max_chars=self.settings.stream_first_max_chars,
+            first_clause_chars=self.settings.stream_first_clause_chars,
+        )
+        total = 0
 
         def emit(sentences: list[str]) -> None:
             for sentence in sentences:

@@ -47,6 +47,7 @@ from june.voice.turn import (
     Recorder,
     TurnRequest,
     VoiceTurn,
+    default_first_piece,
     stage_error,
 )
 
@@ -96,6 +97,8 @@ class SessionConfig:
     barge_in: BargeInPolicy = field(default_factory=BargeInPolicy)
     stage_timeout_s: float = 30.0
     options: llm_pb2.ChatOptions = field(default_factory=llm_pb2.ChatOptions)
+    #: The tts service's (first clause chars, first max chars), see ``TurnRequest.first_piece``.
+    first_piece: tuple[int, int] = field(default_factory=lambda: default_first_piece())
 
 
 class _SttStream:
@@ -393,6 +396,7 @@ class VoiceSession:
             speech_end_at=speech_end_at,
             transcript_at=transcript_at,
             stage_timeout_s=self.config.stage_timeout_s,
+            first_piece=self.config.first_piece,
         )
         turn = VoiceTurn(
             self.backends,

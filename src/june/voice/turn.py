@@ -33,6 +33,7 @@ import structlog
 
 from june.inference.client import InferenceClient
 from june.protos import llm_pb2, tts_pb2
+from june.settings import TtsSettings
 from june.tts.client import TtsClient
 from june.tts.text import SentenceSplitter
 from june.voice.events import (
@@ -75,6 +76,13 @@ class Recorder(Protocol):
     async def forget(self, message_id: str) -> None: ...
 
 
+def default_first_piece() -> tuple[int, int]:
+    """The tts service's default cut of a streamed text's first piece (clause, max chars)."""
+    fields = TtsSettings.model_fields
+    clause, limit = fields["stream_first_clause_chars"], fields["stream_first_max_chars"]
+    return int(clause.default), int(limit.default)
+
+
 @dataclass(frozen=True)
 class OutputSpec:
     format: str = "pcm16"
@@ -104,6 +112,9 @@ class TurnRequest:
     #: False: text only (no tts stage).
     speak: bool = True
     stage_timeout_s: float = 30.0
+    #: How the tts service cuts the first piece of streamed text (``TtsSettings.stream_first_*``),
+    #: mirrored here only to time when that piece was complete.
+    first_piece: tuple[int, int] = field(default_factory=lambda: default_first_piece())
 
 
 class VoiceTurn:
@@ -219,7 +230,8 @@ class VoiceTurn:
         request = self.request
         marks = self._marks
         marks["llm_request"] = time.perf_counter()
-        splitter = SentenceSplitter()
+        clause_chars, max_chars = request.first_piece
+        splitter = SentenceSplitter(first_max_chars=max_chars, first_clause_chars=clause_chars)
         chat_request = llm_pb2.ChatRequest(
             user_id=request.user_id,
             conversation_id=request.conversation_id,

@@ -270,6 +270,7 @@ async def realtime(websocket: WebSocket) -> None:
             settings.gateway.barge_in_min_speech_ms / 1000, settings.gateway.barge_in_min_words
         ),
         stage_timeout_s=settings.gateway.stage_timeout_s,
+        first_piece=(settings.tts.stream_first_clause_chars, settings.tts.stream_first_max_chars),
     )
     connection.session = VoiceSession(
         context.backends, config, connection.send, MessageRecorder(engine)

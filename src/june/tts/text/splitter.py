@@ -20,6 +20,9 @@ the LLM needs time to write every character before it):
 - ``max_chars = 200`` for every later sentence: those are synthesized while the
   previous one plays, so they only need to stay short enough for steady
   streaming and for Piper's prosody;
+- ``first_clause_chars`` (off by default; the tts service's streaming path sets it):
+  the first piece also ends at its first clause boundary that many characters in,
+  so the first audio of a streamed answer waits for a few words only;
 - ``min_chars = 12``: a clause cut never leaves a first piece shorter than this
   ("Yes, " is too short to say alone), falling back to the last space.
 
@@ -72,12 +75,16 @@ class SentenceSplitter:
         min_chars: int = MIN_CHARS,
         max_chars: int = MAX_CHARS,
         first_max_chars: int = FIRST_MAX_CHARS,
+        first_clause_chars: int = 0,
     ) -> None:
-        if min_chars < 0 or max_chars < 1 or first_max_chars < 1:
+        if min_chars < 0 or max_chars < 1 or first_max_chars < 1 or first_clause_chars < 0:
             raise ValueError("min_chars must be >= 0, max_chars and first_max_chars >= 1")
         self.min_chars = min_chars
         self.max_chars = max_chars
         self.first_max_chars = first_max_chars
+        #: > 0: the first piece also ends at its first clause boundary (", " "; " ": ")
+        #: at least this many characters in, so speech can start on a few words.
+        self.first_clause_chars = first_clause_chars
         self._reset()
 
     def _reset(self) -> None:
@@ -129,11 +136,20 @@ class SentenceSplitter:
                 end = self._fence_end(start, final)
                 return None if end is None else (start, end)
         limit = self.max_chars if self._started else self.first_max_chars
+        clause_at = 0 if self._started else self.first_clause_chars
         i = start
         while i < n:
             if i - start >= limit:
                 return self._cut(start, limit, final)
             ch = text[i]
+            if (
+                clause_at
+                and ch in ",;:"
+                and i + 1 < n
+                and text[i + 1] in " \t"
+                and i + 1 - start >= clause_at
+            ):
+                return start, i + 1
             if ch == "\n":
                 decision = newline_decision(text, i, final)
                 after = i
@@ -193,7 +209,8 @@ def split_sentences(
     min_chars: int = MIN_CHARS,
     max_chars: int = MAX_CHARS,
     first_max_chars: int = FIRST_MAX_CHARS,
+    first_clause_chars: int = 0,
 ) -> list[str]:
     """All sentences of a complete text, exactly as the streaming splitter gives them."""
-    splitter = SentenceSplitter(min_chars, max_chars, first_max_chars)
+    splitter = SentenceSplitter(min_chars, max_chars, first_max_chars, first_clause_chars)
     return splitter.push(text) + splitter.flush()
