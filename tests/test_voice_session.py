@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, select
 
 from june.db.schema import Message
@@ -85,6 +86,7 @@ async def test_a_spoken_question_is_answered_in_text_and_voice(
     clip = load_clip("1089-134686-0010")
     events = Collector()
     session = _session(backends, events, recorder)
+    turns_before = REGISTRY.get_sample_value("june_voice_turns_total", {"outcome": "done"}) or 0
     try:
         await stream_realtime(session.audio, np.concatenate([clip.pcm, silence(1.5)]))
         final = await events.wait_for("transcript.final")
@@ -108,6 +110,11 @@ async def test_a_spoken_question_is_answered_in_text_and_voice(
         row = conn.execute(select(Message).where(Message.id == uuid.UUID(done.message_id))).one()
     assert row.role == "assistant" and row.timings["first_audio_s"] == done.timings["first_audio_s"]
     assert session.conversation_id == done.conversation_id
+    # and counted for /metrics
+    assert (
+        REGISTRY.get_sample_value("june_voice_turns_total", {"outcome": "done"}) == turns_before + 1
+    )
+    assert (REGISTRY.get_sample_value("june_voice_first_audio_seconds_count") or 0) >= 1
 
 
 async def test_typed_text_is_answered_and_the_conversation_continues(

@@ -32,6 +32,7 @@ import structlog
 
 from june.protos import asr_pb2, llm_pb2
 from june.stt.client import SttClient
+from june.voice import metrics
 from june.voice.bargein import BargeInPolicy
 from june.voice.events import (
     SpeechStarted,
@@ -285,7 +286,9 @@ class VoiceSession:
         async with self._lock:
             await self._drop_speculative()
             self._stt = None  # the next audio opens a new stream (e.g. after a restart)
-            await self._emit(stage_error("stt", error))
+            failure = stage_error("stt", error)
+            metrics.STAGE_ERRORS.labels(failure.stage, failure.code).inc()
+            await self._emit(failure)
 
     def _speaking(self) -> bool:
         return self._active is not None and self._active.speaking(time.perf_counter())

@@ -36,6 +36,7 @@ from june.protos import llm_pb2, tts_pb2
 from june.settings import TtsSettings
 from june.tts.client import TtsClient
 from june.tts.text import SentenceSplitter
+from june.voice import metrics
 from june.voice.events import (
     AnswerDelta,
     AudioChunk,
@@ -193,6 +194,7 @@ class VoiceTurn:
         if self._tts_task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._tts_task
+        metrics.TURNS.labels("dropped" if was_held else "cancelled").inc()
         if was_held:
             if self.message_id and self._llm_finished and self._recorder is not None:
                 await self._recorder.forget(self.message_id)  # a stored speculative answer
@@ -218,6 +220,8 @@ class VoiceTurn:
 
     # ---------------------------------------------------------------- the turn
     async def _emit(self, event: VoiceEvent) -> None:
+        if isinstance(event, StageError):
+            metrics.STAGE_ERRORS.labels(event.stage, event.code).inc()
         if self._detached:
             return
         async with self._emit_lock:
@@ -280,6 +284,7 @@ class VoiceTurn:
         if self._on_stored is not None:  # the conversation exists now (see ChatService.turn)
             self._on_stored(self.conversation_id)
         timings = self.timings()
+        metrics.observe_done(timings)
         if self._recorder is not None and self.message_id:
             try:
                 await self._recorder.add_timings(self.message_id, timings)

@@ -28,6 +28,7 @@ from june.gateway.errors import ApiError
 from june.protos import llm_pb2
 from june.voice.bargein import BargeInPolicy
 from june.voice.events import AudioChunk, StageError, VoiceEvent, to_json
+from june.voice.metrics import SESSIONS
 from june.voice.records import MessageRecorder
 from june.voice.session import InputSpec, SessionConfig, VoiceSession
 from june.voice.turn import OUTPUT_FORMATS, OutputSpec
@@ -278,6 +279,7 @@ async def realtime(websocket: WebSocket) -> None:
     log.info("realtime.open", session_id=connection.session_id, user=principal.name)
     await connection.send(connection.started())
     heartbeat = asyncio.create_task(connection.heartbeat(settings.gateway.heartbeat_s))
+    SESSIONS.inc()
     try:
         while websocket.client_state == WebSocketState.CONNECTED:
             frame = await websocket.receive()
@@ -293,6 +295,7 @@ async def realtime(websocket: WebSocket) -> None:
         log.exception("realtime.failed", error=str(exc))
         await connection.send(StageError("session", "internal_error", "the session failed"))
     finally:
+        SESSIONS.dec()
         heartbeat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await heartbeat
