@@ -61,10 +61,21 @@ _GRPC_TO_HTTP: dict[grpc.StatusCode, tuple[int, str]] = {
 }
 
 
+#: How a service's "full" refusal reads (``june.services.requests.ConcurrencyLimit``).
+_BUSY_MARK = "is busy"
+
+
 def from_grpc(error: grpc.aio.AioRpcError, service: str) -> ApiError:
-    """The HTTP error for a failed call to ``service`` (stt, tts or inference)."""
+    """The HTTP error for a failed call to ``service`` (stt, tts or inference).
+
+    The services answer RESOURCE_EXHAUSTED both when they are busy (retry later:
+    429) and when the input is over their limits (too large or too long:
+    retrying never helps, so 413).
+    """
     status, code = _GRPC_TO_HTTP.get(error.code(), (502, "backend_error"))
     detail = error.details() or error.code().name
+    if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and _BUSY_MARK not in detail:
+        return ApiError(413, "too_large", detail)
     if error.code() == grpc.StatusCode.UNAVAILABLE:
         message = f"the {service} service is unavailable: {detail}"
     elif status >= 500:

@@ -2,10 +2,7 @@
 
 The request id travels in the ``x-request-id`` metadata key so one request can
 be followed through the gateway's and the service's logs. A failed call becomes
-the gateway's error shape through :func:`june.gateway.errors.from_grpc`, with
-one correction: the services answer RESOURCE_EXHAUSTED both when they are busy
-(retry later: 429) and when the input is over their limits (an upload that is
-too large or too long: retrying will never help, so 413).
+the gateway's error shape through :func:`june.gateway.errors.from_grpc`.
 """
 
 from __future__ import annotations
@@ -22,9 +19,6 @@ from june.observability import current_request_id
 
 log = structlog.get_logger(__name__)
 
-#: How a service's "full" refusal reads (``june.services.requests.ConcurrencyLimit``).
-_BUSY_MARK = "is busy"
-
 #: Background tasks that must outlive their request (charging a stream the client left).
 _background: set[asyncio.Task[Any]] = set()
 
@@ -36,11 +30,7 @@ def metadata() -> tuple[tuple[str, str], ...]:
 
 
 def backend_error(error: grpc.aio.AioRpcError, service: str) -> ApiError:
-    """The HTTP error for a failed call to ``service``; over-limit input is 413, not 429."""
-    if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and _BUSY_MARK not in (
-        error.details() or ""
-    ):
-        return ApiError(413, "too_large", error.details() or "the input is over the limits")
+    """The HTTP error for a failed call to ``service``."""
     return from_grpc(error, service)
 
 
