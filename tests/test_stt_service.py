@@ -194,6 +194,26 @@ async def test_a_speculative_final_comes_early_and_matches_the_final(client: Stt
     assert result.partial_times[first_guess] < result.final_times[0]
 
 
+async def test_speech_resuming_after_a_speculative_final_is_announced_at_once(
+    client: SttClient,
+) -> None:
+    """A client answering the speculative final must learn at once that the person went on."""
+    a, b = load_clip("6930-75918-0000"), load_clip("1089-134686-0001")
+    loud_a, loud_b = np.flatnonzero(np.abs(a.pcm) > 0.02), np.flatnonzero(np.abs(b.pcm) > 0.02)
+    first = a.pcm[: loud_a[-1] + 1600]  # without the clips' own silences at the joint
+    second = b.pcm[max(0, loud_b[0] - 1600) :]
+    pause = np.zeros(int(16_000 * 0.9), np.float32)  # past the speculative point, not the end-point
+    audio = np.concatenate([first, pause, second, np.zeros(24_000, np.float32)])
+    result = await client.stream_pcm(audio, realtime=1.0, endpoint_silence_ms=1500)
+    assert len(result.finals) == 1
+    spec = next(i for i, p in enumerate(result.partials) if p.speculative)
+    resumed = result.partials[spec + 1]
+    assert not resumed.speculative and resumed.text == result.partials[spec].text
+    assert resumed.end_s > result.partials[spec].end_s
+    assert resumed.end_s == pytest.approx(len(first) / 16_000 + 1.0, abs=0.25)
+    assert wer(f"{a.text} {b.text}", result.finals[0].text) <= 0.25, result.finals[0].text
+
+
 async def test_stream_of_encoded_webm_chunks(client: SttClient) -> None:
     clip = load_clip("1089-134686-0010")
     data = encode(clip.pcm, "webm", "libopus", 48_000)

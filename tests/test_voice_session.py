@@ -70,10 +70,11 @@ def _session(
     return VoiceSession(backends, settings, collector, recorder)
 
 
-def _trimmed(pcm: np.ndarray) -> np.ndarray:
-    """Without the clip's own trailing silence, so a pause added after it is the whole pause."""
-    loud = np.flatnonzero(np.abs(pcm) > 0.02)
-    return pcm[: loud[-1] + 1600] if len(loud) else pcm
+def _joined(a: np.ndarray, b: np.ndarray, pause_s: float) -> np.ndarray:
+    """Two clips with a pause between them that is the whole silence (their own trimmed)."""
+    loud_a, loud_b = np.flatnonzero(np.abs(a) > 0.02), np.flatnonzero(np.abs(b) > 0.02)
+    first, second = a[: loud_a[-1] + 1600], b[max(0, loud_b[0] - 1600) :]
+    return np.concatenate([first, silence(pause_s), second, silence(1.5)])
 
 
 def _pcm_of(data: bytes) -> np.ndarray:
@@ -185,7 +186,7 @@ async def test_a_pause_mid_sentence_drops_the_speculative_answer(
     events = Collector()
     # a pause past the speculative point (200 ms) but short of the end-point (1 s)
     session = _session(backends, events, recorder)
-    audio = np.concatenate([_trimmed(a.pcm), silence(0.5), b.pcm, silence(1.5)])
+    audio = _joined(a.pcm, b.pcm, 0.3)  # + 0.2 s of the clips' own = 0.5 s
     try:
         await stream_realtime(session.audio, audio)
         final = await events.wait_for("transcript.final", timeout=30)
@@ -201,6 +202,34 @@ async def test_a_pause_mid_sentence_drops_the_speculative_answer(
             .order_by(Message.created_at)
         ).all()
     assert len(stored) == 2 and stored[0] == final.text, stored
+
+
+async def test_an_answer_started_in_a_long_pause_stops_when_the_person_goes_on(
+    backends: Backends, recorder: MessageRecorder
+) -> None:
+    a, b = load_clip("6930-75918-0000"), load_clip("1089-134686-0001")
+    events = Collector()
+    # 0.9 s: past the release of a speculative answer (0.6 s), short of the end-point (1 s)
+    session = _session(backends, events, recorder, release_after_s=0.6)
+    audio = _joined(a.pcm, b.pcm, 0.7)  # + 0.2 s of the clips' own = 0.9 s
+    try:
+        await stream_realtime(session.audio, audio)
+        cancelled = await events.wait_for("turn.cancelled", timeout=30)
+        done = await events.wait_for("turn.done", timeout=90)
+    finally:
+        await session.close()
+    first_final = events.of("transcript.final")[0]
+    assert cancelled.reason == "resumed" and cancelled.turn_id == first_final.turn_id
+    assert wer(a.text, first_final.text) <= 0.25, "the answer had started on the first sentence"
+    assert wer(f"{a.text} {b.text}", done.transcript) <= 0.25, done.transcript
+    assert not events.of("turn.done", first_final.turn_id)
+    with recorder.engine.connect() as conn:
+        stored = conn.scalars(
+            select(Message.text)
+            .where(Message.conversation_id == uuid.UUID(done.conversation_id))
+            .order_by(Message.created_at)
+        ).all()
+    assert len(stored) == 2 and stored[0] == done.transcript, stored
 
 
 async def test_a_service_killed_mid_turn_gives_a_stage_error_and_the_session_recovers(

@@ -41,6 +41,10 @@ class GatewaySettings(BaseModel):
     stage_timeout_s: float = 30.0
     #: Start answering on the stt service's speculative transcript (dropped if speech resumes).
     speculative_answers: bool = True
+    #: With raw PCM input, a speculative answer starts playing once the silence has lasted
+    #: this long, before the end-point confirms it (it stops if the person goes on);
+    #: 0: only when the final transcript confirms it.
+    speculative_release_ms: int = 600
     #: Seconds between the realtime WebSocket's JSON heartbeats (``ping``).
     heartbeat_s: float = 20.0
     #: HS256 key that signs access and refresh tokens. Unset: one is generated on first use

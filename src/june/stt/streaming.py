@@ -96,6 +96,8 @@ class _Utterance:
     speculative: tuple[int, asyncio.Task[TranscriptResult]] | None = None  # (end sample, decode)
     partial_task: asyncio.Task[None] | None = None
     finals: list[asyncio.Task[None]] = field(default_factory=list)
+    #: The text of the speculative final sent for the current silence, if one was sent.
+    announced: str | None = None
 
 
 class StreamingRecognizer:
@@ -186,8 +188,13 @@ class StreamingRecognizer:
         elif isinstance(event, SilenceStart):
             self._utt.silence = event.window * WINDOW
         elif isinstance(event, SpeechResumed):
-            self._utt.silence = None
-            self._utt.speculative = None  # the person went on: that guess is stale
+            utt = self._utt
+            utt.silence = None
+            utt.speculative = None  # the person went on: that guess is stale
+            if utt.announced is not None:  # say so at once: a client may be answering it
+                resumed_s = event.window * WINDOW / SAMPLE_RATE
+                self.emit(Partial(utt.index, utt.announced, utt.start / SAMPLE_RATE, resumed_s))
+                utt.announced = None
         elif isinstance(event, SpeechEnd):
             tail = _samples(self.options.speculative_after_ms)
             self._finalise(min(event.window * WINDOW + tail, self.received))
@@ -231,6 +238,7 @@ class StreamingRecognizer:
         if self._utt is utt and spec is not None and spec[1] is decode and result.text:
             start_s = utt.start / SAMPLE_RATE
             self.emit(Partial(utt.index, result.text, start_s, end / SAMPLE_RATE, True))
+            utt.announced = result.text
 
     async def _partial(self, utt: _Utterance, end: int) -> None:
         result = await self._decode(utt.start, end, final=False)

@@ -74,7 +74,7 @@ class TurnDone:
 @dataclass(frozen=True)
 class TurnCancelled:
     turn_id: str
-    reason: Literal["barge_in", "client", "replaced"]
+    reason: Literal["barge_in", "client", "replaced", "resumed"]
     type: str = "turn.cancelled"
 
 

@@ -95,6 +95,11 @@ class SessionConfig:
     vad: bool = True
     #: Start answering on the speculative transcript (see the module docstring).
     speculative: bool = True
+    #: Raw PCM only: play a speculative answer once the silence lasts this long, before the
+    #: final confirms it (0: wait for the final). If the person goes on, it stops.
+    release_after_s: float = 0.6
+    #: The stt service's tail: a transcript's ``end_s`` lies this far past the speech.
+    stt_tail_s: float = 0.2
     barge_in: BargeInPolicy = field(default_factory=BargeInPolicy)
     stage_timeout_s: float = 30.0
     options: llm_pb2.ChatOptions = field(default_factory=llm_pb2.ChatOptions)
@@ -134,7 +139,10 @@ class _SttStream:
     async def _run(self) -> None:
         try:
             async for response in self._call:
-                await self._on_event(response)
+                try:
+                    await self._on_event(response)
+                except Exception:  # one bad event must not end the session's recognition
+                    log.exception("voice.stt_event_failed", event=response.WhichOneof("event"))
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.CANCELLED:
                 await self._on_error(error)
@@ -194,6 +202,9 @@ class VoiceSession:
         self._active: VoiceTurn | None = None
         self._speculative: VoiceTurn | None = None
         self._speculative_at: tuple[int, float] = (-1, 0.0)  # utterance, end_s
+        #: A speculative answer released before its final (see ``release_after_s``).
+        self._provisional: VoiceTurn | None = None
+        self._provisional_utterance = -1
         self._utterance_start: dict[int, float] = {}
         self._committed_at = 0.0
         self._in_utterance = False
@@ -210,6 +221,7 @@ class VoiceSession:
                     self.backends.stt, self.config, self._on_stt_event, self._on_stt_error
                 )
             self._stt.audio(data)
+            await self._release_if_silent()
 
     async def commit(self) -> None:
         """End of speech now (push-to-talk released): finish the utterance and answer it."""
@@ -249,6 +261,7 @@ class VoiceSession:
         """The client went away: drop speculation, let a confirmed answer finish and be stored."""
         async with self._lock:
             await self._drop_speculative()
+            self._provisional = None  # the answer playing stays: the client is gone anyway
             if self._stt_deadline is not None:
                 self._stt_deadline.cancel()
             stt, self._stt = self._stt, None
@@ -298,16 +311,17 @@ class VoiceSession:
 
     async def _on_partial(self, partial: asr_pb2.PartialTranscript) -> None:
         text = partial.text.strip()
+        utterance, end_s = self._speculative_at
+        same = partial.utterance_index == utterance
+        if not partial.speculative and same and partial.end_s >= end_s:
+            await self._drop_speculative()  # the person went on speaking
+            await self._drop_provisional()
         if self._speaking():
             speech_s = self._speech_s(partial.utterance_index, partial.end_s)
             if self.config.barge_in.interrupts(speech_s, text):
                 await self._interrupt()
         if not partial.speculative:
             await self._emit(TranscriptPartial(text, partial.utterance_index))
-            utterance, end_s = self._speculative_at
-            resumed = partial.utterance_index == utterance and partial.end_s > end_s + 0.05
-            if self._speculative is not None and resumed:
-                await self._drop_speculative()  # the person went on speaking
             return
         if self._speaking() or not self.config.speculative or not text:
             return
@@ -323,14 +337,48 @@ class VoiceSession:
             held=True,
         )
 
+    async def _release_if_silent(self) -> None:
+        """Play the held speculative answer once the silence has lasted ``release_after_s``."""
+        spec, stt = self._speculative, self._stt
+        if spec is None or stt is None or not self.config.release_after_s:
+            return
+        if stt.input.format != "pcm16":  # no clock before decoding: wait for the final
+            return
+        utterance, end_s = self._speculative_at
+        silent_s = stt.received_s - (end_s - self.config.stt_tail_s)
+        if silent_s < self.config.release_after_s:
+            return
+        self._speculative = None
+        self._provisional, self._provisional_utterance = spec, utterance
+        self._active = spec
+        self.turns += 1
+        await spec.release(time.perf_counter())
+
+    async def _drop_provisional(self) -> None:
+        """The person went on after a speculative answer started playing: stop it."""
+        turn, self._provisional = self._provisional, None
+        if turn is not None:
+            if self._active is turn:
+                self._active = None
+            await turn.cancel("resumed")
+
     async def _on_final(self, final: asr_pb2.Transcript) -> None:
         text = final.text.strip()
+        now = time.perf_counter()
+        provisional = self._provisional
+        if provisional is not None and final.utterance_index == self._provisional_utterance:
+            self._provisional = None
+            if provisional.request.transcript == text:
+                provisional.settle(now)  # the answer already playing was the right one
+                return
+            if self._active is provisional:
+                self._active = None
+            await provisional.cancel("resumed")
         if self._speaking():
             if not self.config.barge_in.interrupts(final.end_s - final.start_s, text):
                 await self._drop_speculative()  # a backchannel or a noise: June goes on
                 return
             await self._interrupt()
-        now = time.perf_counter()
         speculative = self._speculative
         same = (
             speculative is not None
@@ -349,9 +397,10 @@ class VoiceSession:
         await self._start_turn(text, speech_end_at=self._spoken_at(final.end_s), transcript_at=now)
 
     def _spoken_at(self, audio_s: float) -> float:
-        """When the speech that ended at ``audio_s`` ended: from the PCM clock, else the commit
-        or now (encoded input has no clock before it is decoded)."""
-        spoken = self._stt.spoken_at(audio_s) if self._stt is not None else None
+        """When the speech of a transcript ending at ``audio_s`` (tail included) ended: from
+        the PCM clock, else the commit or now (encoded input has no clock before decoding)."""
+        speech_end_s = max(0.0, audio_s - self.config.stt_tail_s)
+        spoken = self._stt.spoken_at(speech_end_s) if self._stt is not None else None
         if spoken is not None:
             return spoken
         committed, self._committed_at = self._committed_at, 0.0

@@ -134,6 +134,8 @@ class VoiceTurn:
         self.turn_id = request.turn_id
         self._emit_to = emit
         self._held = held
+        #: Answering a transcript no final has confirmed yet (see :meth:`release`).
+        self.provisional = held
         self._buffer: list[VoiceEvent] = []
         self._emit_lock = asyncio.Lock()
         self._recorder = recorder
@@ -170,23 +172,39 @@ class VoiceTurn:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def confirm(self, transcript_at: float) -> None:
-        """The speculative transcript was right: send ``transcript.final`` and what is buffered."""
+    async def release(self, transcript_at: float) -> None:
+        """Send ``transcript.final`` and what is buffered, and go on sending.
+
+        Called when the final transcript confirms the speculative one, or earlier,
+        when the silence has lasted long enough to answer (the turn stays
+        :attr:`provisional` until :meth:`settle`, and is forgotten if cancelled).
+        """
         async with self._emit_lock:
+            if not self._held:
+                return
             self.request.transcript_at = transcript_at
-            self._marks["final"] = transcript_at
             self._held = False
             await self._emit_to(TranscriptFinal(self.turn_id, self.request.transcript))
             buffered, self._buffer = self._buffer, []
             for event in buffered:
                 await self._emit_to(event)
 
+    def settle(self, final_at: float) -> None:
+        """The final transcript says what this turn answered: it is no longer provisional."""
+        self.provisional = False
+        self._marks["final"] = final_at
+
+    async def confirm(self, final_at: float) -> None:
+        """The final transcript confirms a held turn: release and settle it."""
+        await self.release(final_at)
+        self.settle(final_at)
+
     async def cancel(self, reason: str | None = None) -> None:
         """Stop generation and synthesis now; tell the client unless the turn was held."""
         if self.cancelled:
             return
         self.cancelled = True
-        was_held = self._held
+        was_held, provisional = self._held, self.provisional
         for task in (self._tts_task, self._task):
             if task is not None and not task.done():
                 task.cancel()
@@ -194,11 +212,10 @@ class VoiceTurn:
         if self._tts_task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._tts_task
-        metrics.TURNS.labels("dropped" if was_held else "cancelled").inc()
-        if was_held:
-            if self.message_id and self._llm_finished and self._recorder is not None:
-                await self._recorder.forget(self.message_id)  # a stored speculative answer
-        elif reason is not None:
+        metrics.TURNS.labels("dropped" if provisional else "cancelled").inc()
+        if provisional and self.message_id and self._llm_finished and self._recorder is not None:
+            await self._recorder.forget(self.message_id)  # a stored speculative answer
+        if not was_held and reason is not None:
             await self._emit_to(TurnCancelled(self.turn_id, reason))  # type: ignore[arg-type]
 
     async def detach(self) -> None:
@@ -384,6 +401,8 @@ class VoiceTurn:
             "llm_first_token_s": since("first_token", m["llm_request"]),
             "llm_first_sentence_s": since("first_sentence", m["llm_request"]),
             "speculative": 1.0 if "final" in m else 0.0,
+            #: the answer was released before the final transcript confirmed it
+            "early": 1.0 if m.get("final", 0.0) > (r.transcript_at or 0.0) else 0.0,
         }
         if "first_audio" in m:
             sentence_at = max(m.get("first_sentence", 0.0), m.get("tts_request", 0.0))

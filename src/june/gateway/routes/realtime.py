@@ -267,6 +267,8 @@ async def realtime(websocket: WebSocket) -> None:
         user_id=principal.user_id,
         conversation_id=conversation_id,
         speculative=settings.gateway.speculative_answers,
+        release_after_s=settings.gateway.speculative_release_ms / 1000,
+        stt_tail_s=settings.stt.tail_ms / 1000,
         barge_in=BargeInPolicy(
             settings.gateway.barge_in_min_speech_ms / 1000, settings.gateway.barge_in_min_words
         ),
