@@ -174,13 +174,13 @@ async def test_stream_of_several_utterances_with_pauses(client: SttClient) -> No
 async def test_a_speculative_final_comes_early_and_matches_the_final(client: SttClient) -> None:
     """At real-time pace the final is decoded when a silence begins, before the end-point.
 
-    The end-point is set long (1.2 s) so that the speculative decode finishes before
-    it even on a loaded machine; the 1.5 s pauses are longer still.
+    The end-point is set long (2 s) so that the speculative decode finishes before
+    it even on a loaded machine; the 2.5 s pauses are longer still.
     """
     a, b = load_clip("1089-134686-0001"), load_clip("6930-75918-0000")
-    pause = np.zeros(24_000, np.float32)
+    pause = np.zeros(40_000, np.float32)
     audio = np.concatenate([a.pcm, pause, b.pcm, pause])
-    result = await client.stream_pcm(audio, realtime=1.0, endpoint_silence_ms=1200)
+    result = await client.stream_pcm(audio, realtime=1.0, endpoint_silence_ms=2000)
     assert len(result.finals) == 2
     for final in result.finals:
         guesses = [
