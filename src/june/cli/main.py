@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from june.cli import check, docs, llm, models, serve, stt, tts, up, users
+from june.cli import bench_e2e, chat, check, docs, llm, models, serve, stt, tts, up, users
 from june.cli.groups import bench_app, eval_app
 
 app = typer.Typer(
@@ -22,12 +22,14 @@ app.command("models")(models.models)
 app.command("transcribe")(stt.transcribe)
 app.command("say")(tts.say)
 app.command("voices")(tts.voices)
+app.command("chat")(chat.chat)
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")
 app.add_typer(docs.docs_app, name="docs")
 app.add_typer(users.users_app, name="users")
 app.add_typer(users.keys_app, name="keys")
 bench_app.command("llm")(llm.bench_llm)
+bench_app.command("e2e")(bench_e2e.bench_e2e)
 eval_app.command("rag")(docs.eval_rag)
 
 if __name__ == "__main__":

@@ -18,6 +18,11 @@ from june.services.grpc_server import MAX_MESSAGE_BYTES
 CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    # A service the supervisor restarts is back within seconds: reconnect at most 1 s
+    # apart (gRPC's default back-off grows to 2 minutes, failing calls meanwhile).
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
 ]
 
 

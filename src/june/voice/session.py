@@ -56,6 +56,7 @@ log = structlog.get_logger(__name__)
 
 #: An end-point so long that only ``input_audio.commit`` ends an utterance (vad off).
 _NO_ENDPOINT_MS = 3_600_000
+_NO_SPEECH = "no speech was heard before the commit"
 
 
 class SessionBackends(Backends, Protocol):
@@ -161,6 +162,12 @@ class _SttStream:
     def flush(self) -> None:
         self._queue.put_nowait(asr_pb2.RecognizeStreamRequest(flush=asr_pb2.Flush()))
 
+    def end(self) -> None:
+        """No more audio on this stream: the service finishes it (final, or an error) and
+        closes it; the reader goes on until then."""
+        self._queue.put_nowait(asr_pb2.RecognizeStreamRequest(end=asr_pb2.EndOfInput()))
+        self._queue.put_nowait(None)
+
     def spoken_at(self, audio_s: float) -> float | None:
         """When the sample at ``audio_s`` was spoken (perf_counter), for raw PCM input.
 
@@ -208,6 +215,8 @@ class VoiceSession:
         self._utterance_start: dict[int, float] = {}
         self._committed_at = 0.0
         self._in_utterance = False
+        #: The stream a commit ended, whose final (or "nothing heard") is due.
+        self._awaiting: _SttStream | None = None
         self._stt_deadline: asyncio.Task[None] | None = None
         self.turns = 0
 
@@ -224,14 +233,23 @@ class VoiceSession:
             await self._release_if_silent()
 
     async def commit(self) -> None:
-        """End of speech now (push-to-talk released): finish the utterance and answer it."""
+        """End of speech now (push-to-talk released): finish the utterance and answer it.
+
+        The stt stream is ended, not just flushed: the service then decodes all
+        it was sent (an encoded recording is finished, or found not to be audio)
+        and says ``done``, so "nothing was heard" is known for sure (an ``error``
+        with code ``no_speech``). The next audio opens a new stream.
+        """
         async with self._lock:
-            if self._stt is None or not self._stt.alive:
+            stt = self._stt
+            if stt is None or not stt.alive:
+                await self._emit(StageError("stt", "no_speech", _NO_SPEECH))
                 return
             self._committed_at = time.perf_counter()
-            self._stt.flush()
-            if self._in_utterance:  # a final is due; say so if it does not come
-                self._arm_stt_deadline()
+            stt.end()
+            self._stt = None
+            self._awaiting = stt
+            self._arm_stt_deadline()
 
     async def text(self, text: str) -> None:
         """A typed message, answered like a spoken one (no stt stage)."""
@@ -265,9 +283,12 @@ class VoiceSession:
             if self._stt_deadline is not None:
                 self._stt_deadline.cancel()
             stt, self._stt = self._stt, None
+            awaiting, self._awaiting = self._awaiting, None
             active = self._active
+        for stream in (stt, awaiting):
+            if stream is not None:
+                await stream.close()
         if stt is not None:
-            await stt.close()
             await self._drop_speculative()  # one its last events may have started
         if active is not None:
             await active.detach()
@@ -294,11 +315,21 @@ class VoiceSession:
                 if self._stt_deadline is not None:
                     self._stt_deadline.cancel()
                 await self._on_final(response.final)
+                if response.final.text.strip():
+                    self._awaiting = None
+            elif kind == "done" and self._awaiting is not None:
+                self._awaiting = None
+                if self._stt_deadline is not None:
+                    self._stt_deadline.cancel()
+                await self._emit(StageError("stt", "no_speech", _NO_SPEECH))
 
     async def _on_stt_error(self, error: grpc.aio.AioRpcError) -> None:
         async with self._lock:
             await self._drop_speculative()
             self._stt = None  # the next audio opens a new stream (e.g. after a restart)
+            self._awaiting = None
+            if self._stt_deadline is not None:
+                self._stt_deadline.cancel()
             failure = stage_error("stt", error)
             metrics.STAGE_ERRORS.labels(failure.stage, failure.code).inc()
             await self._emit(failure)
@@ -400,7 +431,8 @@ class VoiceSession:
         """When the speech of a transcript ending at ``audio_s`` (tail included) ended: from
         the PCM clock, else the commit or now (encoded input has no clock before decoding)."""
         speech_end_s = max(0.0, audio_s - self.config.stt_tail_s)
-        spoken = self._stt.spoken_at(speech_end_s) if self._stt is not None else None
+        stream = self._awaiting or self._stt  # a committed stream's events come last
+        spoken = stream.spoken_at(speech_end_s) if stream is not None else None
         if spoken is not None:
             return spoken
         committed, self._committed_at = self._committed_at, 0.0
