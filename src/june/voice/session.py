@@ -420,12 +420,18 @@ class VoiceSession:
             self._speculative = None
             self._active = speculative
             self.turns += 1
+            if self._awaiting is not None and self._committed_at:  # push-to-talk: see below
+                speculative.request.speech_end_at = self._committed_at
             await speculative.confirm(now)
             return
         await self._drop_speculative()
         if not text:
             return
-        await self._start_turn(text, speech_end_at=self._spoken_at(final.end_s), transcript_at=now)
+        # Push-to-talk: the release is the end of speech the person chose (and what a
+        # client measures from); hands-free: when the voice stopped, from the PCM clock.
+        committed = self._awaiting is not None and self._committed_at
+        speech_end = self._committed_at if committed else self._spoken_at(final.end_s)
+        await self._start_turn(text, speech_end_at=speech_end, transcript_at=now)
 
     def _spoken_at(self, audio_s: float) -> float:
         """When the speech of a transcript ending at ``audio_s`` (tail included) ended: from
