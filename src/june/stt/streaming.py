@@ -83,6 +83,10 @@ class Final:
 StreamEvent = SpeechStarted | Partial | Final
 
 
+#: Decodes running per engine (one engine serves every stream of a process).
+_DECODING: dict[int, int] = {}
+
+
 def _samples(ms: float) -> int:
     return int(ms * SAMPLE_RATE / 1000)
 
@@ -200,9 +204,12 @@ class StreamingRecognizer:
             self._finalise(min(event.window * WINDOW + tail, self.received))
 
     def _idle(self, utt: _Utterance) -> bool:
+        """Whether a partial may be decoded now: not while this stream decodes, nor while the
+        engine decodes for another stream (finals first: partials only use spare time)."""
         partial_busy = utt.partial_task is not None and not utt.partial_task.done()
         final_busy = self._last_final is not None and not self._last_final.done()
-        return not partial_busy and not final_busy
+        engine_busy = _DECODING.get(id(self.engine), 0) > 0
+        return not partial_busy and not final_busy and not engine_busy
 
     def _finalise(self, end: int) -> None:
         utt, self._utt = self._utt, None
@@ -255,7 +262,12 @@ class StreamingRecognizer:
     async def _run(
         self, audio: np.ndarray, options: TranscribeOptions, offset_s: float
     ) -> TranscriptResult:
-        result = await asyncio.to_thread(self.engine.transcribe, audio, options)
+        key = id(self.engine)
+        _DECODING[key] = _DECODING.get(key, 0) + 1
+        try:
+            result = await asyncio.to_thread(self.engine.transcribe, audio, options)
+        finally:
+            _DECODING[key] -= 1
         self.processing_s += result.processing_s
         return shift(result, offset_s)
 
