@@ -29,7 +29,7 @@ DEV_ORIGIN = "http://localhost:5173"
 LIMIT = 64 * 1024
 
 #: Routes anyone may call: operations, the API's own description, and getting a token.
-PUBLIC = {"/health", "/metrics", "/openapi.json", "/redoc", "/v1/auth/login", "/v1/auth/refresh"}
+PUBLIC = {"/health", "/openapi.json", "/redoc", "/v1/auth/login", "/v1/auth/refresh"}
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,7 @@ from june.observability import (
 from june.protos import GRPC_SERVICE_NAMES, asr_pb2, asr_pb2_grpc
 from june.services.errors import PortSpec
 from june.services.grpc_server import GrpcServer
-from june.settings import load_settings
+from june.settings import Settings, load_settings
 
 GRPC_SERVICES = {"stt": "asr", "tts": "tts", "inference": "llm"}
 #: What each service answers to an empty request on its first method: the services not
@@ -83,6 +84,15 @@ def service_env(tmp_path: Path, model_cache: Path, **extra: str) -> dict[str, st
         env[f"JUNE_{name.upper()}_METRICS_PORT"] = str(next(ports))
     env.update(extra)
     return env
+
+
+def _gateway_token(data_dir: Path) -> str:
+    """An access token signed with the key the gateway keeps in its data dir."""
+    from june.gateway.auth.tokens import issue, signing_key
+
+    settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
+    token, _ = issue(signing_key(settings), "access", str(uuid.uuid4()), "ops", False, 60)
+    return token
 
 
 def ports_of(name: str, env: dict[str, str]) -> Ports:
@@ -178,7 +188,9 @@ def run_to_exit(name: str, env: dict[str, str], tmp_path: Path) -> tuple[int, st
 
 
 @pytest.mark.parametrize("name", ["stt", "tts", "inference", "gateway", "telegram"])
-def test_service_is_healthy_serves_metrics_and_stops_on_sigterm(name: str, run_service) -> None:
+def test_service_is_healthy_serves_metrics_and_stops_on_sigterm(
+    name: str, run_service, tmp_path: Path
+) -> None:
     running = run_service(name)
     t0 = time.monotonic()
     health = wait_healthy(running)
@@ -211,7 +223,11 @@ def test_service_is_healthy_serves_metrics_and_stops_on_sigterm(name: str, run_s
         if name == "gateway":
             assert response.headers["x-request-id"] == request_id
 
-    metrics = httpx.get(f"{running.base_url}/metrics", timeout=5)
+    headers = {}
+    if name == "gateway":  # the gateway's /metrics wants a token, like all but /health
+        assert httpx.get(f"{running.base_url}/metrics", timeout=5).status_code == 401
+        headers = {"Authorization": f"Bearer {_gateway_token(tmp_path / 'data')}"}
+    metrics = httpx.get(f"{running.base_url}/metrics", headers=headers, timeout=5)
     assert metrics.status_code == 200
     assert metrics.headers["content-type"].startswith("text/plain")
     assert "# TYPE process_cpu_seconds_total counter" in metrics.text

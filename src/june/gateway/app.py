@@ -13,12 +13,13 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, Response
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import june
+from june.gateway.auth import current_principal
 from june.gateway.context import GatewayContext
 from june.gateway.errors import install_error_handlers
 from june.gateway.protection import install_protection
@@ -92,9 +93,18 @@ def create_app(settings: Settings, context: GatewayContext | None = None) -> Fas
             "uptime_s": round(time.monotonic() - started, 3),
         }
 
-    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        include_in_schema=False,
+        dependencies=[Depends(current_principal)],
+    )
     async def metrics() -> Response:
-        """Prometheus exposition of this process's metrics."""
+        """Prometheus exposition of this process's metrics.
+
+        Behind a token like every endpoint but ``/health`` (it shows who uses June how
+        much); a scraper sends an API key (Prometheus ``authorization: {credentials: …}``).
+        """
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return app
