@@ -77,6 +77,18 @@ def _joined(a: np.ndarray, b: np.ndarray, pause_s: float) -> np.ndarray:
     return np.concatenate([first, silence(pause_s), second, silence(1.5)])
 
 
+def _stored(recorder: MessageRecorder, conversation_id: str) -> list[str]:
+    """The texts of a conversation's messages, oldest first."""
+    with recorder.engine.connect() as conn:
+        return list(
+            conn.scalars(
+                select(Message.text)
+                .where(Message.conversation_id == uuid.UUID(conversation_id))
+                .order_by(Message.created_at)
+            ).all()
+        )
+
+
 def _pcm_of(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768
 
@@ -195,12 +207,7 @@ async def test_a_pause_mid_sentence_drops_the_speculative_answer(
         await session.close()
     assert wer(f"{a.text} {b.text}", final.text) <= 0.25, final.text
     assert done.transcript == final.text
-    with recorder.engine.connect() as conn:
-        stored = conn.scalars(
-            select(Message.text)
-            .where(Message.conversation_id == uuid.UUID(done.conversation_id))
-            .order_by(Message.created_at)
-        ).all()
+    stored = _stored(recorder, done.conversation_id)
     assert len(stored) == 2 and stored[0] == final.text, stored
 
 
@@ -223,12 +230,7 @@ async def test_an_answer_started_in_a_long_pause_stops_when_the_person_goes_on(
     assert wer(a.text, first_final.text) <= 0.25, "the answer had started on the first sentence"
     assert wer(f"{a.text} {b.text}", done.transcript) <= 0.25, done.transcript
     assert not events.of("turn.done", first_final.turn_id)
-    with recorder.engine.connect() as conn:
-        stored = conn.scalars(
-            select(Message.text)
-            .where(Message.conversation_id == uuid.UUID(done.conversation_id))
-            .order_by(Message.created_at)
-        ).all()
+    stored = _stored(recorder, done.conversation_id)
     assert len(stored) == 2 and stored[0] == done.transcript, stored
 
 
