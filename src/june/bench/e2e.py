@@ -34,7 +34,6 @@ started early.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from june.bench import stats
 from june.client import (
     ClientError,
     RealtimeClient,
@@ -163,7 +163,7 @@ async def run_turns(
     that restarts costs the turns it missed, which the report counts); a
     refused token ends the run, since every turn would fail the same way.
     """
-    from june.stt.evaluate import normalize
+    from june.stt.evaluate import utterance_wer
 
     total = options.turns or len(utterances)
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -186,9 +186,8 @@ async def run_turns(
                     "message": str(exc),
                 }
             if record.result is not None:
-                record.wer = _wer(
-                    normalize(record.utterance.text), normalize(record.result.transcript)
-                )
+                wer = utterance_wer(record.utterance.text, record.result.transcript)
+                record.wer = round(wer, 4)
             records.append(record)
             if on_done is not None:
                 on_done(record)
@@ -203,24 +202,15 @@ async def run_turns(
     return sorted(records, key=lambda r: r.index)
 
 
-def _wer(reference: str, hypothesis: str) -> float:
-    import jiwer
-
-    if not reference:
-        return float(bool(hypothesis))
-    return round(float(jiwer.wer(reference, hypothesis)), 4)
-
-
 def median(values: list[float]) -> float | None:
-    return round(statistics.median(values), 4) if values else None
+    value = stats.median(values)
+    return None if value is None else round(value, 4)
 
 
 def p95(values: list[float]) -> float | None:
     """The nearest-rank 95th percentile (of 20 turns: the 19th fastest)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))], 4)
+    value = stats.p95(values)
+    return None if value is None else round(value, 4)
 
 
 def summarize(records: list[TurnRecord], options: BenchOptions, wall_s: float) -> dict[str, Any]:

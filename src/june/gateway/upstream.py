@@ -1,8 +1,8 @@
-"""What every REST route does around a gRPC call: pass the request id on, translate failures.
+"""What REST routes do around a gRPC call: pass the request id on, finish work a client left.
 
 The request id travels in the ``x-request-id`` metadata key so one request can
-be followed through the gateway's and the service's logs. A failed call becomes
-the gateway's error shape through :func:`june.gateway.errors.from_grpc`.
+be followed through the gateway's and the service's logs (a failed call becomes
+the gateway's error shape through :func:`june.gateway.errors.from_grpc`).
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-import grpc
 import structlog
 
-from june.gateway.errors import ApiError, from_grpc
 from june.observability import current_request_id
 
 log = structlog.get_logger(__name__)
@@ -27,11 +25,6 @@ def metadata() -> tuple[tuple[str, str], ...]:
     """gRPC metadata with this request's id, for the service's log lines."""
     request_id = current_request_id()
     return (("x-request-id", request_id),) if request_id else ()
-
-
-def backend_error(error: grpc.aio.AioRpcError, service: str) -> ApiError:
-    """The HTTP error for a failed call to ``service``."""
-    return from_grpc(error, service)
 
 
 def in_background(work: Awaitable[Any], what: str) -> None:

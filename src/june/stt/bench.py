@@ -15,7 +15,6 @@ The ratios service/direct are the service's overhead. Figures are medians.
 
 from __future__ import annotations
 
-import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from june.audio import decode_file
+from june.bench import stats
 from june.settings import Settings
 from june.stt.client import SttClient
 from june.stt.evaluate import EvalItem
@@ -38,21 +38,18 @@ class Measure:
 
     def summary(self) -> dict[str, float]:
         return {
-            "rtf": statistics.median(self.rtf) if self.rtf else 0.0,
-            "latency_s": statistics.median(self.latency_s) if self.latency_s else 0.0,
+            "rtf": median(self.rtf),
+            "latency_s": median(self.latency_s),
             "latency_p95_s": p95(self.latency_s),
         }
 
 
 def median(values: list[float]) -> float:
-    return statistics.median(values) if values else 0.0
+    return stats.median(values) or 0.0
 
 
 def p95(values: list[float]) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return stats.p95(values) or 0.0
 
 
 def direct(settings: Settings, audio: list[np.ndarray], repeats: int) -> Measure:

@@ -77,10 +77,19 @@ def normalize(text: str) -> str:
     return " ".join(_normalizer()(text).split())
 
 
+def _wer(ref: str, hyp: str) -> float:
+    """WER of normalised texts; an empty reference scores 1 for any word heard, else 0."""
+    return float(jiwer.wer(ref, hyp)) if ref else float(bool(hyp))
+
+
+def utterance_wer(reference: str, hypothesis: str) -> float:
+    """WER of one utterance, both texts normalised as for ``june eval stt``."""
+    return _wer(normalize(reference), normalize(hypothesis))
+
+
 def item_result(item: EvalItem, hypothesis: str, audio_s: float, processing_s: float) -> ItemResult:
     ref, hyp = normalize(item.text), normalize(hypothesis)
-    wer = jiwer.wer(ref, hyp) if ref else float(bool(hyp))
-    return ItemResult(item.id, item.part, ref, hyp, wer, audio_s, processing_s)
+    return ItemResult(item.id, item.part, ref, hyp, _wer(ref, hyp), audio_s, processing_s)
 
 
 def _rates(results: list[ItemResult]) -> dict[str, float]:

@@ -21,8 +21,8 @@ from fastapi.responses import JSONResponse
 
 from june.gateway.auth import Principal, rate_limited
 from june.gateway.context import GatewayContext, get_context
-from june.gateway.errors import ApiError, bad_request, not_found
-from june.gateway.upstream import backend_error, metadata
+from june.gateway.errors import ApiError, bad_request, from_grpc, not_found
+from june.gateway.upstream import metadata
 from june.protos import llm_pb2
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
@@ -89,7 +89,7 @@ async def upload(
             if event.WhichOneof("event") == "document":
                 stored = event.document
     except grpc.aio.AioRpcError as error:
-        raise backend_error(error, "inference") from None
+        raise from_grpc(error, "inference") from None
     if stored is None:
         raise ApiError(502, "backend_error", "the inference service did not store the document")
     return JSONResponse(_document(stored), status_code=201)
@@ -122,7 +122,7 @@ async def search(
             metadata=metadata(),
         )
     except grpc.aio.AioRpcError as error:
-        raise backend_error(error, "inference") from None
+        raise from_grpc(error, "inference") from None
     hits = [
         {
             "document_id": h.document_id,
@@ -163,7 +163,7 @@ async def delete(
     try:
         await ctx.backends.inference.stub.RemoveDocuments(request, timeout=60, metadata=metadata())
     except grpc.aio.AioRpcError as error:
-        raise backend_error(error, "inference") from None
+        raise from_grpc(error, "inference") from None
     return Response(status_code=204)
 
 
@@ -175,5 +175,5 @@ async def _list(ctx: GatewayContext, principal: Principal) -> list[llm_pb2.Docum
             metadata=metadata(),
         )
     except grpc.aio.AioRpcError as error:
-        raise backend_error(error, "inference") from None
+        raise from_grpc(error, "inference") from None
     return list(reply.documents)

@@ -40,11 +40,11 @@ from june.gateway.chat_completions import (
     to_chat_request,
 )
 from june.gateway.context import GatewayContext, get_context
-from june.gateway.errors import ApiError, bad_request
+from june.gateway.errors import ApiError, bad_request, from_grpc
 from june.gateway.languages import language_code
 from june.gateway.served_models import TTS_ALIASES, catalogue, llm_ids, stt_ids
 from june.gateway.transcriptions import RESPONSE_FORMATS, ResponseFormat, render
-from june.gateway.upstream import backend_error, in_background, metadata
+from june.gateway.upstream import in_background, metadata
 from june.gateway.voices import alias_voice, length_scale, speech_format, unknown_voice
 from june.protos import asr_pb2, llm_pb2, tts_pb2
 
@@ -101,7 +101,7 @@ async def transcriptions(
             metadata=metadata(),
         )
     except grpc.aio.AioRpcError as error:
-        raise backend_error(error, "stt") from None
+        raise from_grpc(error, "stt") from None
     await charge(ctx, principal, audio_s=result.timing.audio_s)
     return render(result, cast(ResponseFormat, response_format), words)
 
@@ -161,7 +161,7 @@ async def speech(
     try:
         first = await anext(responses)
     except grpc.aio.AioRpcError as error:
-        raise backend_error(error, "tts") from None
+        raise from_grpc(error, "tts") from None
     except StopAsyncIteration:
         raise ApiError(502, "backend_error", "the tts service sent no audio") from None
 
@@ -194,7 +194,7 @@ async def _installed_voices(ctx: GatewayContext) -> list[str]:
             tts_pb2.ListVoicesRequest(), timeout=10, metadata=metadata()
         )
     except grpc.aio.AioRpcError as error:
-        raise backend_error(error, "tts") from None
+        raise from_grpc(error, "tts") from None
     return [v.id for v in reply.voices if v.installed]
 
 
@@ -221,7 +221,7 @@ async def chat_completions(
     try:
         first = await anext(events)
     except grpc.aio.AioRpcError as error:
-        raise backend_error(error, "inference") from None
+        raise from_grpc(error, "inference") from None
     except StopAsyncIteration:
         raise ApiError(502, "backend_error", "the inference service sent nothing") from None
     started = first.started
@@ -251,7 +251,7 @@ async def _collect(
             elif kind == "done":
                 done = event.done
     except grpc.aio.AioRpcError as error:
-        raise backend_error(error, "inference") from None
+        raise from_grpc(error, "inference") from None
     finally:
         call.cancel()
     if done is None:
@@ -279,7 +279,7 @@ async def _stream(
             elif kind == "done":
                 done = event.done
     except grpc.aio.AioRpcError as error:
-        yield sse(backend_error(error, "inference").body())
+        yield sse(from_grpc(error, "inference").body())
         return
     finally:
         call.cancel()

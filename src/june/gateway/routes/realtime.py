@@ -25,6 +25,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from june.gateway.auth import Principal, authenticate, charge
 from june.gateway.context import GatewayContext, get_context
 from june.gateway.errors import ApiError
+from june.gateway.history import ConversationNotFoundError, get_conversation
 from june.protos import llm_pb2
 from june.voice.bargein import BargeInPolicy
 from june.voice.events import AudioChunk, StageError, VoiceEvent, to_json
@@ -306,21 +307,11 @@ async def realtime(websocket: WebSocket) -> None:
 
 
 async def _owns(engine: Any, user_id: str, conversation_id: str) -> bool:
-    from sqlalchemy import select
-
-    from june.db.schema import Conversation
-
     try:
-        wanted = uuid.UUID(conversation_id)
-    except ValueError:
+        await asyncio.to_thread(get_conversation, engine, uuid.UUID(user_id), conversation_id)
+    except ConversationNotFoundError:
         return False
-
-    def check() -> bool:
-        with engine.connect() as conn:
-            owner = conn.scalar(select(Conversation.user_id).where(Conversation.id == wanted))
-        return owner is not None and str(owner) == user_id
-
-    return await asyncio.to_thread(check)
+    return True
 
 
 __all__ = ["OUTPUT_FORMATS", "router"]
