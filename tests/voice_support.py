@@ -52,6 +52,49 @@ class Collector:
             raise AssertionError(f"no {kind!r} within {timeout} s; events: {seen}") from None
         return self.of(kind, turn_id)[count - 1]
 
+    async def wait_any(
+        self, kinds: tuple[str, ...], turn_id: str, timeout: float = 60.0
+    ) -> VoiceEvent:
+        """The first event of ``turn_id`` whose type is one of ``kinds``."""
+
+        def found() -> list[VoiceEvent]:
+            return [e for kind in kinds for e in self.of(kind, turn_id)]
+
+        async def ready() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: bool(found()))
+
+        try:
+            await asyncio.wait_for(ready(), timeout)
+        except TimeoutError:
+            seen = [e.type for _, e in self.events]
+            raise AssertionError(f"none of {kinds} within {timeout} s; events: {seen}") from None
+        return min(found(), key=self.index)
+
+    def index(self, event: VoiceEvent) -> int:
+        return next(i for i, (_, e) in enumerate(self.events) if e is event)
+
+    def arrival(self, event: VoiceEvent) -> float:
+        return self.events[self.index(event)][0]
+
+    def endings(self, turn_id: str) -> list[str]:
+        """How the turn ended: ``turn.done``, ``turn.cancelled`` or its llm stage's error."""
+        return [
+            e.type
+            for _, e in self.events
+            if getattr(e, "turn_id", None) == turn_id
+            and (e.type in ("turn.done", "turn.cancelled") or getattr(e, "stage", "") == "llm")
+        ]
+
+
+async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` (every 10 ms) until it holds; fail naming ``what`` after ``timeout``."""
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise AssertionError(f"{what} within {timeout} s")
+        await asyncio.sleep(0.01)
+
 
 def pcm16(pcm: np.ndarray) -> bytes:
     return (np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes()

@@ -2,7 +2,9 @@
 
 Only loopback and unix sockets may be used. Any other connect or name lookup
 is refused before a packet leaves, and recorded in ``$JUNE_NET_GUARD_LOG`` so
-the test can show that June started without touching the network.
+the test can show that June started without touching the network. Each
+process also records that the guard was loaded into it (``PID loaded ARGV``),
+so a guard that never loaded cannot pass for one that refused nothing.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
 
 _LOG = os.environ.get("JUNE_NET_GUARD_LOG")
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", ""}
@@ -61,3 +64,17 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 socket.getaddrinfo = _guarded_getaddrinfo
 socket.JUNE_NET_GUARD = True  # type: ignore[attr-defined]
+
+
+def _command_line() -> str:
+    """This process's command line (``sys.argv`` is not set yet while ``site`` runs)."""
+    try:
+        with open("/proc/self/cmdline", "rb") as f:
+            return " ".join(a.decode(errors="replace") for a in f.read().split(b"\0") if a)
+    except OSError:
+        return " ".join(getattr(sys, "orig_argv", []))
+
+
+if _LOG:
+    with open(_LOG, "a") as _log:
+        _log.write(f"{os.getpid()} loaded {_command_line()}\n")

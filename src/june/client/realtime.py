@@ -38,6 +38,7 @@ from june.client.errors import (
     Unauthorized,
 )
 from june.client.rest import base_url
+from june.tasks import join, stop
 
 #: The protocol's subprotocol name, and the prefix that carries a token for browsers.
 SUBPROTOCOL = "june.v1"
@@ -192,9 +193,8 @@ class RealtimeClient:
             with contextlib.suppress(Exception):
                 await self._ws.close()
         if self._reader is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(self._reader, 5.0)
-            self._reader.cancel()
+            await join(self._reader, timeout=5.0)
+            await stop(self._reader)
 
     async def _read(self) -> None:
         assert self._ws is not None

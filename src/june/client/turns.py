@@ -151,6 +151,8 @@ class _Collector:
             self.cancelled.append(turn)
             if turn == self._audio_turn:
                 self._audio_turn = ""  # what is still queued of it is dropped
+        elif kind == "audio.stop" and turn == self._audio_turn:
+            self._audio_turn = ""  # an answer already done, stopped while it played
         elif kind == "turn.done":
             self.done[turn] = event
         elif kind == "error":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import signal
 import time
@@ -53,8 +54,9 @@ def stop_process(proc: psutil.Process, sig: int, timeout: float) -> None:
         proc.send_signal(sig)
         proc.wait(timeout)
     except psutil.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
+        with contextlib.suppress(psutil.NoSuchProcess):  # it may end just now
+            proc.kill()
+            proc.wait(5)
     except psutil.NoSuchProcess:
         pass
 

@@ -14,7 +14,6 @@ A service is anything shaped like :class:`Service`; gRPC services use
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import os
 import signal
@@ -25,6 +24,7 @@ import psutil
 import structlog
 
 import june
+from june import tasks
 from june.observability.logging import configure_logging, parse_level
 from june.observability.metrics import (
     SERVICE_READY,
@@ -169,9 +169,7 @@ async def _serve(service: Service, settings: Settings) -> None:
     try:
         await asyncio.wait({start, stopped}, return_when=asyncio.FIRST_COMPLETED)
         if not start.done():  # a signal before the service was up
-            start.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await start
+            await tasks.stop(start)
         else:
             start.result()  # raises what the start raised
             state.status = "ok"

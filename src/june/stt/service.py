@@ -27,6 +27,7 @@ from june.stt.engine import SAMPLE_RATE, TranscribeOptions, WhisperEngine
 from june.stt.input import StreamInput, pcm_input
 from june.stt.streaming import Final, Partial, SpeechStarted, StreamEvent, StreamingRecognizer
 from june.stt.streaming import StreamOptions as RecognizerOptions
+from june.tasks import stop
 
 log = structlog.get_logger(__name__)
 
@@ -128,9 +129,7 @@ class RecognizerServicer(asr_pb2_grpc.RecognizerServicer):
                         await self._abort(context, method, error)
                     yield _event_message(event)
             finally:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await reader
+                await stop(reader)
                 await recognizer.finish()
                 source.close()
             audio_s = recognizer.received / SAMPLE_RATE

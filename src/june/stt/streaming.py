@@ -19,7 +19,6 @@ Events come out through the ``emit`` callback in order: ``SpeechStarted``,
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -38,6 +37,7 @@ from june.stt.vad import (
     SpeechStart,
     StreamingVad,
 )
+from june.tasks import join
 
 
 @dataclass(frozen=True)
@@ -175,8 +175,7 @@ class StreamingRecognizer:
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await join(task)
 
     # -------------------------------------------------------------- internals
     def _on_vad(self, event: object) -> None:

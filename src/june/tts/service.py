@@ -10,7 +10,6 @@ LLM) is still writing the rest.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from june.services.requests import (
     refuse,
 )
 from june.settings import TtsSettings
+from june.tasks import stop
 from june.tts import metrics
 from june.tts.engine import LoadedVoice, PiperEngine, SynthesisOptions, UnknownSpeakerError
 from june.tts.resample import StreamResampler
@@ -109,9 +109,7 @@ class SynthesizerServicer(tts_pb2_grpc.SynthesizerServicer):
                     async for response in self._speak(_drain(sentences), plan, None, method):
                         yield response
                 finally:
-                    reader.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await reader
+                    await stop(reader)
         except InvalidRequest as error:
             await refuse(context, "tts", method, error, metrics.ERRORS)
 
@@ -228,9 +226,7 @@ class SynthesizerServicer(tts_pb2_grpc.SynthesizerServicer):
                 count += 1
                 chars += len(sentence)
         finally:
-            producer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await producer
+            await stop(producer)
         tail = encoder.push(resampler.flush()) + encoder.finish()
         voice = plan.voice.info.id
         metrics.CHARACTERS.labels(voice).inc(chars)

@@ -79,6 +79,16 @@ class TurnCancelled:
 
 
 @dataclass(frozen=True)
+class AudioStop:
+    """Stop playing an answer that has already ended (``turn.done``) but may still be
+    playing at the client: a turn ends once, so this is not a second ending."""
+
+    turn_id: str
+    reason: Literal["barge_in", "client", "replaced", "resumed"]
+    type: str = "audio.stop"
+
+
+@dataclass(frozen=True)
 class StageError:
     """A stage failed or timed out; the session goes on."""
 
@@ -98,6 +108,7 @@ VoiceEvent = (
     | AudioChunk
     | TurnDone
     | TurnCancelled
+    | AudioStop
     | StageError
 )
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,6 +31,7 @@ import structlog
 
 from june.protos import asr_pb2, llm_pb2
 from june.stt.client import SttClient
+from june.tasks import join, stop
 from june.voice import metrics
 from june.voice.bargein import BargeInPolicy
 from june.voice.events import (
@@ -183,12 +183,9 @@ class _SttStream:
     async def close(self) -> None:
         self._queue.put_nowait(asr_pb2.RecognizeStreamRequest(end=asr_pb2.EndOfInput()))
         self._queue.put_nowait(None)
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(self.task), 2.0)
+        await join(self.task, timeout=2.0)  # its last events, if the service sends them soon
         self._call.cancel()
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self.task
+        await stop(self.task)
 
 
 class VoiceSession:
@@ -279,7 +276,9 @@ class VoiceSession:
         """The client went away: drop speculation, let a confirmed answer finish and be stored."""
         async with self._lock:
             await self._drop_speculative()
-            self._provisional = None  # the answer playing stays: the client is gone anyway
+            provisional, self._provisional = self._provisional, None
+            if provisional is not None:  # the answer playing stays: the client is gone anyway
+                await provisional.settle(time.perf_counter())
             if self._stt_deadline is not None:
                 self._stt_deadline.cancel()
             stt, self._stt = self._stt, None
@@ -293,6 +292,16 @@ class VoiceSession:
         if active is not None:
             await active.detach()
             await active.wait()
+
+    @property
+    def speculating(self) -> bool:
+        """An answer to a speculative transcript is being prepared, held back from the client.
+
+        What a client sees of it comes only later (when it is released), so this is
+        how a caller, a test above all, knows that the early answer exists without
+        racing the speed of the stt decode.
+        """
+        return self._speculative is not None
 
     async def wait_idle(self) -> None:
         """Until the current answer (if any) is complete: for tests and one-shot clients."""
@@ -400,7 +409,7 @@ class VoiceSession:
         if provisional is not None and final.utterance_index == self._provisional_utterance:
             self._provisional = None
             if provisional.request.transcript == text:
-                provisional.settle(now)  # the answer already playing was the right one
+                await provisional.settle(now)  # the answer already playing was right
                 return
             if self._active is provisional:
                 self._active = None

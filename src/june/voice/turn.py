@@ -17,16 +17,24 @@ was never confirmed, so speculation leaves nothing in the conversation.
 Each stage that fails or goes silent for ``stage_timeout_s`` gives one
 :class:`StageError` naming it; the text of the answer still completes when
 only tts fails.
+
+A turn ends exactly once, whatever the timing: with ``turn.done``, with
+``turn.cancelled``, or with the ``error`` of its llm stage. The end is
+decided without an await between the check and the decision, so a cancel
+that arrives at any await point of the turn either stops it (``turn.cancelled``,
+nothing after it) or finds it already ended; an answer that has ended but
+may still be playing at the client is then stopped with ``audio.stop``. A
+provisional turn (released before its final) keeps its ``turn.done`` until the
+final settles it, so one that is dropped ends ``turn.cancelled`` alone.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 import grpc
 import structlog
@@ -34,6 +42,7 @@ import structlog
 from june.inference.client import InferenceClient
 from june.protos import llm_pb2, tts_pb2
 from june.settings import TtsSettings
+from june.tasks import join
 from june.tts.client import TtsClient
 from june.tts.text import SentenceSplitter
 from june.voice import metrics
@@ -41,6 +50,7 @@ from june.voice.events import (
     AnswerDelta,
     AudioChunk,
     AudioStart,
+    AudioStop,
     StageError,
     TranscriptFinal,
     TurnCancelled,
@@ -51,6 +61,9 @@ from june.voice.events import (
 log = structlog.get_logger(__name__)
 
 Emit = Callable[[VoiceEvent], Awaitable[None]]
+
+#: How a turn ended: its ``turn.done``, its ``turn.cancelled``, or its llm stage's ``error``.
+Ending = Literal["done", "cancelled", "failed"]
 
 #: Output formats by their protocol names.
 OUTPUT_FORMATS: dict[str, int] = {
@@ -146,6 +159,12 @@ class VoiceTurn:
         self._detached = False
         self._llm_finished = False
         self.cancelled = False
+        #: Decided once (see the module docstring); None while the turn is running.
+        self._ended: Ending | None = None
+        #: The last event of a turn whose generation ended while it was still provisional.
+        self._pending: TurnDone | StageError | None = None
+        #: Its playback was stopped (``audio.stop``): it is not speaking any more.
+        self._stopped = False
         self.conversation_id = request.conversation_id
         self.message_id = ""
         self.text = ""
@@ -163,14 +182,18 @@ class VoiceTurn:
     def done(self) -> bool:
         return self._task is not None and self._task.done()
 
+    @property
+    def ended(self) -> Ending | None:
+        return self._ended
+
     def start(self) -> VoiceTurn:
         self._task = asyncio.create_task(self._run(), name=f"turn-{self.turn_id}")
         return self
 
     async def wait(self) -> None:
+        """Until the turn's work is over (its own cancellation is no error here)."""
         if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await join(self._task)
 
     async def release(self, transcript_at: float) -> None:
         """Send ``transcript.final`` and what is buffered, and go on sending.
@@ -189,29 +212,43 @@ class VoiceTurn:
             for event in buffered:
                 await self._emit_to(event)
 
-    def settle(self, final_at: float) -> None:
-        """The final transcript says what this turn answered: it is no longer provisional."""
+    async def settle(self, final_at: float) -> None:
+        """The final transcript says what this turn answered: it is no longer provisional,
+        and if its answer is already complete, it ends now."""
         self.provisional = False
         self._marks["final"] = final_at
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await self._end(pending)
 
     async def confirm(self, final_at: float) -> None:
         """The final transcript confirms a held turn: release and settle it."""
         await self.release(final_at)
-        self.settle(final_at)
+        await self.settle(final_at)
 
     async def cancel(self, reason: str | None = None) -> None:
-        """Stop generation and synthesis now; tell the client unless the turn was held."""
+        """Stop generation and synthesis now; tell the client unless the turn was held.
+
+        A turn that has already ended is not cancelled: if the client may still
+        be playing its audio, it is told to stop (``audio.stop``) instead.
+        """
         if self.cancelled:
             return
+        if self._ended is not None:
+            if reason is not None and self.speaking(time.perf_counter()):
+                self._stopped = True
+                await self._emit(AudioStop(self.turn_id, reason))  # type: ignore[arg-type]
+            return
+        self._ended = "cancelled"  # decided before any await: nothing else can end it now
         self.cancelled = True
         was_held, provisional = self._held, self.provisional
+        self._pending = None
         for task in (self._tts_task, self._task):
-            if task is not None and not task.done():
+            if task is not None:
                 task.cancel()
-        await self.wait()
-        if self._tts_task is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._tts_task
+        for task in (self._tts_task, self._task):
+            if task is not None:
+                await join(task)
         metrics.TURNS.labels("dropped" if provisional else "cancelled").inc()
         if provisional and self.message_id and self._llm_finished and self._recorder is not None:
             await self._recorder.forget(self.message_id)  # a stored speculative answer
@@ -229,7 +266,7 @@ class VoiceTurn:
 
     def speaking(self, now: float) -> bool:
         """Whether the person is (probably) still hearing this answer."""
-        if self.cancelled or self._held:
+        if self.cancelled or self._held or self._stopped:
             return False
         if not self.done:
             return True
@@ -237,15 +274,19 @@ class VoiceTurn:
 
     # ---------------------------------------------------------------- the turn
     async def _emit(self, event: VoiceEvent) -> None:
+        async with self._emit_lock:
+            await self._deliver(event)
+
+    async def _deliver(self, event: VoiceEvent) -> None:
+        """Send (or, while held, buffer) an event; the caller holds the emit lock."""
         if isinstance(event, StageError):
             metrics.STAGE_ERRORS.labels(event.stage, event.code).inc()
         if self._detached:
             return
-        async with self._emit_lock:
-            if self._held:
-                self._buffer.append(event)
-            else:
-                await self._emit_to(event)
+        if self._held:
+            self._buffer.append(event)
+        else:
+            await self._emit_to(event)
 
     async def _run(self) -> None:
         request = self.request
@@ -262,6 +303,7 @@ class VoiceTurn:
         metadata = (("x-request-id", request.turn_id),)
         call = self.backends.inference.stub.Chat(chat_request, metadata=metadata)
         done: llm_pb2.ChatDone | None = None
+        failure: StageError | None = None
         try:
             while True:
                 response = await self._read(call, request.stage_timeout_s, "llm")
@@ -282,8 +324,8 @@ class VoiceTurn:
                         self._speak(delta)
                 elif kind == "done":
                     done = response.done
-        except _StageFailed as failure:
-            await self._emit(failure.error)
+        except _StageFailed as error:
+            failure = error.error
         except asyncio.CancelledError:
             call.cancel()  # stops the model at its next token
             raise
@@ -292,31 +334,52 @@ class VoiceTurn:
             self._tts_queue.put_nowait(None)
         marks.setdefault("first_sentence", time.perf_counter())
         if self._tts_task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._tts_task
+            # The rest of the answer is spoken before the turn ends. The turn's own
+            # cancellation propagates from here; the tts task's (a detach) does not.
+            await join(self._tts_task)
         marks["done"] = time.perf_counter()
-        if done is None:
+        if done is None:  # the llm stage failed: its error is the turn's last event
+            failure = failure or StageError(
+                "llm", "failed", "the language model ended without an answer", self.turn_id
+            )
+            await self._end(failure)
             return
         self.text = done.message.content or self.text
         if self._on_stored is not None:  # the conversation exists now (see ChatService.turn)
             self._on_stored(self.conversation_id)
+        last = TurnDone(self.turn_id, self.conversation_id, self.message_id, request.transcript, "")
+        if self.provisional:
+            self._pending = last  # ended by settle(), or replaced by turn.cancelled
+            return
+        await self._end(last)
+
+    async def _end(self, last: TurnDone | StageError) -> None:
+        """Send the turn's last event, unless the turn has already ended."""
+        if self._ended is not None:
+            return
+        self._ended = "failed" if isinstance(last, StageError) else "done"
+        if isinstance(last, StageError):
+            await self._emit(last)
+            return
         timings = self.timings()
         metrics.observe_done(timings)
-        if self._recorder is not None and self.message_id:
-            try:
-                await self._recorder.add_timings(self.message_id, timings)
-            except Exception as exc:  # the answer is stored; its timings are a nicety
-                log.warning("voice.timings_not_stored", error=str(exc))
-        await self._emit(
-            TurnDone(
-                self.turn_id,
-                self.conversation_id,
-                self.message_id,
-                request.transcript,
-                self.text,
-                timings,
+        # Under the emit lock, so an audio.stop of this turn can only follow its turn.done.
+        async with self._emit_lock:
+            if self._recorder is not None and self.message_id:
+                try:
+                    await self._recorder.add_timings(self.message_id, timings)
+                except Exception as exc:  # the answer is stored; its timings are a nicety
+                    log.warning("voice.timings_not_stored", error=str(exc))
+            await self._deliver(
+                TurnDone(
+                    self.turn_id,
+                    self.conversation_id,
+                    self.message_id,
+                    last.transcript,
+                    self.text,
+                    timings,
+                )
             )
-        )
 
     def _speak(self, delta: str) -> None:
         self._tts_queue.put_nowait(delta)

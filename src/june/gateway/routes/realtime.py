@@ -11,7 +11,6 @@ gets an ``error`` event and close code 4401. A malformed message gets an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 import uuid
@@ -27,6 +26,7 @@ from june.gateway.context import GatewayContext, get_context
 from june.gateway.errors import ApiError
 from june.gateway.history import ConversationNotFoundError, get_conversation
 from june.protos import llm_pb2
+from june.tasks import stop
 from june.voice.bargein import BargeInPolicy
 from june.voice.events import AudioChunk, StageError, VoiceEvent, to_json
 from june.voice.metrics import SESSIONS
@@ -299,9 +299,7 @@ async def realtime(websocket: WebSocket) -> None:
         await connection.send(StageError("session", "internal_error", "the session failed"))
     finally:
         SESSIONS.dec()
-        heartbeat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await heartbeat
+        await stop(heartbeat)
         await connection.close()
         log.info("realtime.closed", session_id=connection.session_id)
 
