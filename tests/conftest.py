@@ -13,8 +13,10 @@ from june.infra.ports import free_ports
 from june.infra.postgres import EmbeddedPostgres
 from june.settings import Settings
 
-#: The whole of June as processes, for the gateway tests (fixture ``june_stack``).
-pytest_plugins = ["tests.stack"]
+#: The whole of June as processes, for the gateway tests (fixture ``june_stack``);
+#: the suite rule that a skipped, xfailed or xpassed test fails the run; and
+#: ``pytester``, with which tests/test_suite_rules.py checks that rule.
+pytest_plugins = ["tests.stack", "tests.suite_rules", "pytester"]
 
 # Tests never read a developer's .env or real data dir.
 for _name in list(os.environ):
@@ -81,12 +83,3 @@ def nats_server(infra_settings: Settings) -> Iterator[EmbeddedNats]:
     server.start()
     yield server
     server.stop()
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """A skipped test is a failed test: June's suite skips nothing for a missing part."""
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    skipped = reporter.stats.get("skipped", []) if reporter else []
-    if skipped and exitstatus == 0:
-        reporter.write_line(f"FAILED: {len(skipped)} test(s) skipped; June's suite skips nothing")
-        session.exitstatus = 1

@@ -1,11 +1,20 @@
-"""Unit tests of the TTS text stage: normalization for speech and the streaming splitter."""
+"""Unit tests of the TTS text stage: normalization for speech and the streaming splitter.
+
+Every expected output here is derived without the code under test: the tables are
+written by hand as a reader would say (or a writer spell out) the input, numbers
+are checked against num2words, and the cuts of the splitter against properties
+that hold for any text (no word is split, nothing is lost, no piece is over its
+limit unless it is one word, a cut takes the last clause mark within the limit).
+"""
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 
 import pytest
+from num2words import num2words
 
 from june.tts.text import SentenceSplitter, normalize_for_speech, split_sentences
 
@@ -61,7 +70,7 @@ NORMALIZE_EN = [
     # dates and times
     ("2024-03-15", "March fifteenth, twenty twenty-four"),
     ("March 15, 2024", "March fifteenth, twenty twenty-four"),
-    ("4 July 2024", "the fourth of July twenty twenty-four"),
+    ("4 July 2024", "the fourth of July, twenty twenty-four"),
     ("Jan. 5", "January fifth"),
     ("15/03/2024", "March fifteenth, twenty twenty-four"),
     ("10:30", "ten thirty"),
@@ -85,7 +94,9 @@ NORMALIZE_EN = [
     ("Apples, pears, etc. and more", "Apples, pears, et cetera and more"),
     ("Cats vs. dogs", "Cats versus dogs"),
     ("approx. 5 kg", "approximately five kilograms"),
-    ("No. 5 is mine", "number five is mine"),
+    ("No. 5 is mine", "Number five is mine"),  # the writer's capital stays
+    ("It is item no. 5", "It is item number five"),
+    ("See Fig. 3", "See Figure three"),
     ("John Smith Jr. arrived", "John Smith Junior arrived"),
     ("the U.S. economy", "the U S economy"),
     ("Coffee w/o sugar", "Coffee without sugar"),
@@ -93,7 +104,16 @@ NORMALIZE_EN = [
     ("20\u00b0C", "twenty degrees Celsius"),
     ("-3 \u00b0F", "minus three degrees Fahrenheit"),
     ("1 \u00b0C", "one degree Celsius"),
-    ("A 90\u00b0 turn", "A ninety degrees turn"),
+    ("Turn 90\u00b0 left", "Turn ninety degrees left"),
+    # a measure before its noun is an adjective: singular, and hyphenated when
+    # the number and the unit are one word each, as a writer would spell it
+    ("A 90\u00b0 turn", "A ninety-degree turn"),
+    ("It was a 5 km run.", "It was a five-kilometer run."),
+    ("an 8 GB card", "an eight-gigabyte card"),
+    ("a 200 m dash", "a two hundred meter dash"),
+    ("a 1.5 km walk", "a one point five kilometer walk"),
+    ("A 20\u00b0C day", "A twenty degree Celsius day"),
+    ("a 5 km or so", "a five kilometers or so"),
     ("100 km/h", "one hundred kilometers per hour"),
     ("1 km", "one kilometer"),
     ("1.5 km", "one point five kilometers"),
@@ -215,6 +235,61 @@ def test_normalized_splitter_pieces_read_like_the_whole() -> None:
     """
     pieces = [normalize_for_speech(p) for p in split_sentences(MARKDOWN_DOC)]
     assert re.findall(r"[\w'-]+", " ".join(pieces)) == re.findall(r"[\w'-]+", MARKDOWN_SPOKEN)
+
+
+# Numbers, checked against num2words rather than against this module's own output.
+# The American reading drops num2words' British "and" and its commas:
+# num2words(1234) is "one thousand, two hundred and thirty-four", said "one thousand
+# two hundred thirty-four". Digits after a decimal point are read one by one.
+DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+
+def _american(words: str) -> str:
+    return " ".join(w for w in words.replace(",", " ").split() if w != "and")
+
+
+def _ordinal_suffix(n: int) -> str:
+    if n % 100 in (11, 12, 13):
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
+def _sample_ints(seed: int, count: int = 40) -> list[int]:
+    rng = random.Random(seed)
+    edges = [0, 1, 9, 10, 11, 19, 20, 99, 100, 101, 999, 1000, 1001, 1100, 2099, 9999, 10**6]
+    return edges + [rng.randrange(10 ** rng.randint(1, 9)) for _ in range(count)]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_cardinals_are_num2words(seed: int) -> None:
+    for n in _sample_ints(seed):
+        words = _american(num2words(n))
+        assert normalize_for_speech(f"I have {n} apples") == f"I have {words} apples"
+        assert normalize_for_speech(f"I have {n:,} apples") == f"I have {words} apples"
+        assert normalize_for_speech(f"It fell to -{n} today") == f"It fell to minus {words} today"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ordinals_decimals_money_and_units_are_num2words(seed: int) -> None:
+    rng = random.Random(seed)
+    for n in _sample_ints(seed):
+        words = _american(num2words(n))
+        ordinal = _american(num2words(n, to="ordinal"))
+        suffix = _ordinal_suffix(n)
+        assert normalize_for_speech(f"the {n}{suffix} guest") == f"the {ordinal} guest"
+        fraction = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 4)))
+        spoken_fraction = " ".join(DIGIT_NAMES[int(d)] for d in fraction)
+        assert (
+            normalize_for_speech(f"It is {n}.{fraction} long")
+            == f"It is {words} point {spoken_fraction} long"
+        )
+        dollars = "dollar" if n == 1 else "dollars"
+        assert normalize_for_speech(f"It costs ${n:,}") == f"It costs {words} {dollars}"
+        km = "kilometer" if n == 1 else "kilometers"
+        assert normalize_for_speech(f"It is {n} km away") == f"It is {words} {km} away"
+        # as an adjective the unit is singular whatever the number
+        joined = f"{words}-kilometer" if " " not in words else f"{words} kilometer"
+        assert normalize_for_speech(f"It was a {n} km walk") == f"It was a {joined} walk"
 
 
 # --- SentenceSplitter -----------------------------------------------------------------
@@ -350,10 +425,41 @@ SPLIT_CASES: list[tuple[str, dict[str, int], list[str]]] = [
         {"first_max_chars": 40, "first_clause_chars": 12},
         ["Well, the answer,", "as I said, is 42.", "Then more, and more."],
     ),
+    # a 40-character cut falls between phrases, never inside one ("at the same | place")
     (
         "Oh, it is so nice to be back at the same place again.",
         {"first_max_chars": 40, "first_clause_chars": 12},
-        ["Oh, it is so nice to be back at the same", "place again."],
+        ["Oh, it is so nice to be back", "at the same place again."],
+    ),
+    (
+        "Oh, it is so nice to be back at the same place again.",
+        {"first_max_chars": 40, "first_clause_chars": 8},
+        ["Oh, it is so nice to be back", "at the same place again."],
+    ),
+    (
+        "I would love to tell you about the history of the old town.",
+        {"first_max_chars": 40, "first_clause_chars": 8},
+        ["I would love to tell you", "about the history of the old town."],
+    ),
+    (
+        "Yesterday my brother finally bought that shiny new bicycle.",
+        {"first_max_chars": 40, "first_clause_chars": 8},
+        ["Yesterday my brother finally bought", "that shiny new bicycle."],
+    ),
+    (
+        "The plan is simple \u2014 we leave at dawn and return by noon.",
+        {"first_max_chars": 40, "first_clause_chars": 8},
+        ["The plan is simple \u2014", "we leave at dawn and return by noon."],
+    ),
+    (
+        "We could take the train but the bus is cheaper for all of us.",
+        {"first_max_chars": 40, "first_clause_chars": 8},
+        ["We could take the train", "but the bus is cheaper for all of us."],
+    ),
+    (
+        "Here it is, and it works.",
+        {"first_max_chars": 40, "first_clause_chars": 8},
+        ["Here it is,", "and it works."],
     ),
     (
         "It costs 1,000 dollars, more or less.",
@@ -395,6 +501,107 @@ def test_streaming_in_random_deltas_gives_the_same_sentences(seed: int) -> None:
             position += size
         got += splitter.flush()
         assert got == expected, text
+
+
+# Properties of every cut, on random prose. Each text is made of words (some longer
+# than any limit), numbers, clause marks and sentence ends, without line breaks.
+VOCABULARY = re.findall(
+    r"\S+",
+    "I you we they it the a an my our this that to at in on for with from about of "
+    "and but or so because which then is was have said went back same place time "
+    "house garden river Monday Smith 3.14 1,000 42 Dr. e.g. etc. "
+    "extraordinarily incomprehensibilities internationalization",
+)
+LONG_WORD = "Pneumonoultramicroscopicsilicovolcanoconiosis"
+CLAUSE_END = re.compile(r"(?:[,;:]|\s[\u2014\u2013-])$")
+
+
+def _random_text(rng: random.Random) -> str:
+    words: list[str] = []
+    for _ in range(rng.randint(1, 70)):
+        word = LONG_WORD if rng.random() < 0.02 else rng.choice(VOCABULARY)
+        mark = rng.random()
+        if mark < 0.10:
+            word += rng.choice(",,,;:")
+        elif mark < 0.13:
+            word += " \u2014"
+        elif mark < 0.20 and word[-1] != ".":
+            word += rng.choice("..?!")
+        words.append(word)
+    return " ".join(words)
+
+
+def _random_options(rng: random.Random) -> dict[str, int]:
+    return {
+        "min_chars": rng.choice([0, 5, 12]),
+        "max_chars": rng.choice([20, 40, 80, 200]),
+        "first_max_chars": rng.choice([10, 25, 40, 60]),
+        "first_clause_chars": rng.choice([0, 0, 8, 12]),
+    }
+
+
+def _spans(text: str, pieces: list[str]) -> list[tuple[int, int]]:
+    """Where each piece lies in ``text``, checking that only whitespace is left out."""
+    spans, position = [], 0
+    for piece in pieces:
+        start = text.index(piece, position)
+        assert not text[position:start].strip(), (text[position:start], pieces)
+        spans.append((start, start + len(piece)))
+        position = start + len(piece)
+    assert not text[position:].strip()
+    return spans
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_cuts_keep_every_word_whole_and_within_the_limit(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(150):
+        text, options = _random_text(rng), _random_options(rng)
+        pieces = split_sentences(text, **options)
+        spans = _spans(text, pieces)  # joined with the whitespace between, they are the text
+        for (_, end), (start, _) in itertools.pairwise(spans):
+            assert text[end:start].isspace(), (text[end - 10 : start + 10], options)
+        for index, piece in enumerate(pieces):
+            limit = options["max_chars"] if index else options["first_max_chars"]
+            assert len(piece) <= limit or " " not in piece, (piece, options)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_cut_prefers_the_last_clause_mark_within_the_limit(seed: int) -> None:
+    """A piece cut for length ends at its last ", " "; " ": " or " —" that leaves enough text."""
+    rng = random.Random(seed)
+    for _ in range(150):
+        text, options = _random_text(rng), _random_options(rng)
+        pieces = split_sentences(text, **options)
+        spans = _spans(text, pieces)
+        for index, (start, end) in enumerate(spans[:-1]):
+            if pieces[index][-1] in ".?!" or (index == 0 and options["first_clause_chars"]):
+                continue  # a sentence end, or a first clause cut early on purpose
+            limit = options["max_chars"] if index else options["first_max_chars"]
+            marks = [
+                length
+                for length in range(max(options["min_chars"], 1), limit + 1)
+                if start + length < len(text)
+                and text[start + length].isspace()
+                and CLAUSE_END.search(text[start : start + length])
+            ]
+            if marks:
+                assert end - start == max(marks), (pieces[index], options)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_prose_streams_like_the_whole(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(60):
+        text, options = _random_text(rng), _random_options(rng)
+        splitter = SentenceSplitter(**options)
+        got: list[str] = []
+        position = 0
+        while position < len(text):
+            size = rng.randint(1, 9)
+            got += splitter.push(text[position : position + size])
+            position += size
+        assert got + splitter.flush() == split_sentences(text, **options), (text, options)
 
 
 def test_sentence_is_emitted_at_the_earliest_delta() -> None:

@@ -9,8 +9,9 @@ Rules are deliberately simple and context-light:
 - Latin and other common forms: "e.g." → "for example", "i.e." → "that is"
   (each followed by a comma when a word follows, for the pause a reader makes),
   "etc." → "et cetera", "vs." → "versus", "approx." → "approximately", "cf." →
-  "compare", "w/" → "with", "w/o" → "without"; "No." and "Fig." before a number
-  → "number", "figure".
+  "compare", "w/" → "with", "w/o" → "without"; "No.", "Nos." and "Fig." before a
+  number → "number", "numbers", "figure", capitalised as written ("No. 5 is
+  mine" → "Number five is mine").
 - Dotted initialisms are spelled: "U.S." → "U S", "A.I." → "A I".
 - A period that ended the sentence as well as the abbreviation is kept
   ("..., etc. Then" → "..., et cetera. Then"), so the voice still pauses.
@@ -80,6 +81,15 @@ def _saint_or_street(match: re.Match[str]) -> str:
     return match.group(0)
 
 
+_NUMBERED_WORDS = {"no": "number", "nos": "numbers", "fig": "figure"}
+
+
+def _numbered(match: re.Match[str]) -> str:
+    abbreviation = match.group(1)
+    word = _NUMBERED_WORDS[abbreviation.lower()]
+    return (word.capitalize() if abbreviation[0].isupper() else word) + " "
+
+
 def expand_abbreviations(text: str) -> str:
     """Expand titles, "St.", Latin abbreviations, "No. 5" and "w/" (see the module doc)."""
     text = _TITLE.sub(lambda m: _TITLES[m.group(1)], text)
@@ -87,5 +97,5 @@ def expand_abbreviations(text: str) -> str:
     text = _INITIALISM.sub(_initialism, text)
     text = _SAINT_OR_STREET.sub(_saint_or_street, text)
     text = _LATIN.sub(_latin, text)
-    text = _NUMBERED.sub(lambda m: "number " if m.group(1).lower() != "fig" else "figure ", text)
+    text = _NUMBERED.sub(_numbered, text)
     return _WITH.sub(lambda m: "without" if m.group(1) else "with", text)

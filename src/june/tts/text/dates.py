@@ -2,7 +2,8 @@
 
 Dates: ISO dates (``2024-03-15``) and written dates with a month name
 (``March 15, 2024``, ``15 March 2024``, ``Mar. 15``) are read with an ordinal
-day and a spoken year: "March fifteenth, twenty twenty-four". A numeric date
+day and a spoken year after a pause: "March fifteenth, twenty twenty-four",
+"the fifteenth of March, twenty twenty-four". A numeric date
 with slashes is read day-first when its first part cannot be a month
 ("15/03/2024"), otherwise month-first ("03/04/2024" → "March fourth, ..."):
 the US order, since the default voice and the LLM's English are American.
@@ -72,7 +73,7 @@ def _day_month(match: re.Match[str]) -> str:
     if not 1 <= int(day) <= 31:
         return match.group(0)
     spoken = f"the {ordinal(int(day))} of {_month(month)}"
-    return spoken + (f" {year(int(year_digits))}" if year_digits else "")
+    return spoken + (f", {year(int(year_digits))}" if year_digits else "")
 
 
 def _slash(match: re.Match[str]) -> str:

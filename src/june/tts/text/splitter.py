@@ -26,12 +26,17 @@ the LLM needs time to write every character before it):
 - ``min_chars = 12``: a clause cut never leaves a first piece shorter than this
   ("Yes, " is too short to say alone), falling back to the last space.
 
-A cut is made at the last clause boundary within the limit — after ", ", "; ",
-": ", or a spaced dash, else before "and/but/or/so/because/which/..." — else at
-the last space, else (a single huge token) at the first whitespace after the
-limit, or at the limit itself in CJK text. Never inside a word. Short
-sentences ("Yes.", "OK.") are emitted as they are: merging them would only
-delay audio.
+A cut is made at the last natural break within the limit, the strongest kind
+first: after ", ", "; ", ": " or a spaced dash; else before a conjunction
+("and/but/or/so/because/which/..."); else before a preposition or "to" that
+opens a phrase ("... nice to be back | at the same place"); else at the last
+space that does not leave an article, a possessive or a preposition at the end
+of the piece ("at the same | place" is never a cut); else at the last space.
+Only breaks that leave ``min_chars`` or more go first; a single huge token is
+cut at the first whitespace after the limit, CJK text at the limit itself.
+Never inside a word: the pieces, joined with the whitespace between them,
+give back the text. Short sentences ("Yes.", "OK.") are emitted as they are:
+merging them would only delay audio.
 """
 
 from __future__ import annotations
@@ -55,12 +60,33 @@ _CLAUSE = re.compile(r"[,;:](?=\s)|\s[\u2014\u2013-](?=\s)|[\uff0c\u3001\uff1b\u
 _CONJUNCTION = re.compile(
     r"\s(?=(?:and|but|or|so|because|which|while|although|though|whereas|then)\s)"
 )
+# Words that open a phrase: a cut before one splits the sentence between phrases.
+# "of" is left out: "a cup | of tea" binds its phrase to the noun before it.
+_PREPOSITIONS = (
+    "about", "above", "across", "after", "against", "along", "among", "around", "at",
+    "before", "behind", "below", "beside", "between", "beyond", "by", "despite", "during",
+    "for", "from", "in", "inside", "into", "near", "on", "onto", "over", "past", "since",
+    "through", "to", "toward", "towards", "under", "until", "upon", "with", "within", "without",
+)  # fmt: skip
+_PHRASE_START = re.compile(r"\s(?=(?:" + "|".join(_PREPOSITIONS) + r")\s)")
+# A piece should not end on a word that needs the next one: an article, a
+# possessive or demonstrative, a preposition.
+_DANGLING = frozenset(_PREPOSITIONS) | {
+    "a", "an", "the", "my", "your", "his", "her", "its", "our", "their",
+    "this", "that", "these", "those", "of",
+}  # fmt: skip
 
 _SPACE = re.compile(r"\s")
 
 
 def _is_cjk(ch: str) -> bool:
     return "\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af"
+
+
+def _dangles(piece: str) -> bool:
+    """Whether ``piece`` ends on a word that cannot end a phrase ("at the same")."""
+    last = piece.rsplit(None, 1)[-1] if piece.strip() else ""
+    return last.lower() in _DANGLING
 
 
 class SentenceSplitter:
@@ -188,8 +214,10 @@ class SentenceSplitter:
         window = self._text[start : start + limit + 1]
         clauses = [m.end() for m in _CLAUSE.finditer(window) if m.end() <= limit]
         conjunctions = [m.start() for m in _CONJUNCTION.finditer(window) if m.start() <= limit]
+        phrases = [m.start() for m in _PHRASE_START.finditer(window) if m.start() <= limit]
         spaces = [p for p in range(1, limit + 1) if window[p].isspace()]
-        for candidates in (clauses, conjunctions, spaces):
+        words = [p for p in spaces if not _dangles(window[:p])]
+        for candidates in (clauses, conjunctions, phrases, words, spaces):
             long_enough = [p for p in candidates if p >= self.min_chars]
             if long_enough:
                 return start, start + max(long_enough)
