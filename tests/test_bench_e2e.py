@@ -66,7 +66,7 @@ def test_two_voice_turns_give_the_figures_and_keep_the_files(
     assert all(k in report for k in KEYS), sorted(report)
     assert report["n"] == 2 and report["errors"] == 0 and report["concurrency"] == 1
     assert report["june"]["source"] == "running" and report["mode"] == "ptt"
-    assert 0 < report["median_first_audio_s"] <= report["p95_first_audio_s"] < 30
+    assert 0 < report["median_first_audio_s"] <= report["p95_first_audio_s"]
     assert report["median_first_audio_s"] <= report["median_done_s"]
     assert set(report["stages"]) == {"stt", "llm", "tts"}
     assert all(v is not None and v > 0 for v in report["stages"].values()), report["stages"]
@@ -88,6 +88,11 @@ def test_sessions_run_at_once_with_concurrency(june_stack: Stack, key: str, data
     report = bench(june_stack, data, "--limit", "2", "--concurrency", "2", "--no-warmup", key=key)
     assert report["n"] == 2 and report["errors"] == 0 and report["concurrency"] == 2
     assert report["median_first_audio_s"] > 0
+    turns = [json.loads(f.read_text()) for f in sorted(Path(report["run_dir"]).glob("000*_*.json"))]
+    assert len(turns) == 2 and {t["worker"] for t in turns} == {0, 1}
+    # each session was open while the other was: the second opened before the first ended
+    assert max(t["started_at"] for t in turns) < min(t["ended_at"] for t in turns), turns
+    assert all(t["transcript"] and t["server_timings"]["first_audio_s"] > 0 for t in turns)
 
 
 def test_vad_mode_lets_the_server_end_the_utterance(

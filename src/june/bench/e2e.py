@@ -103,6 +103,10 @@ class TurnRecord:
     result: TurnResult | None = None
     error: dict[str, str] = field(default_factory=dict)
     wer: float | None = None
+    #: Wall-clock (Unix) seconds when the turn's session opened and when the turn ended,
+    #: which show how the sessions of a run overlapped.
+    started_at: float = 0.0
+    ended_at: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -111,6 +115,8 @@ class TurnRecord:
             "id": self.utterance.id,
             "reference": self.utterance.text,
             "speech_s": round(self.utterance.seconds, 3),
+            "started_at": round(self.started_at, 3),
+            "ended_at": round(self.ended_at, 3),
         }
         if self.error:
             body["error"] = self.error
@@ -175,6 +181,7 @@ async def run_turns(
         while not queue.empty():
             index = queue.get_nowait()
             record = TurnRecord(index, number, utterances[index % len(utterances)])
+            record.started_at = time.time()
             try:
                 record.result = await one_turn(options, record.utterance)
             except Unauthorized:
@@ -185,6 +192,7 @@ async def run_turns(
                     "type": type(exc).__name__,
                     "message": str(exc),
                 }
+            record.ended_at = time.time()
             if record.result is not None:
                 wer = utterance_wer(record.utterance.text, record.result.transcript)
                 record.wer = round(wer, 4)
