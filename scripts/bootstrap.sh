@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up (or update) June's virtual environment in .venv. Safe to run again:
-# it reinstalls only when pyproject.toml changed since the last successful run.
+# it reinstalls only when pyproject.toml or proto/ changed since the last successful run.
 # Usage: scripts/bootstrap.sh [extra]   e.g. `scripts/bootstrap.sh test`
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +37,8 @@ if [ ! -x "$venv/bin/python" ]; then
     fi
 fi
 
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# pyproject.toml (dependencies) and proto/ (copied into the installed package) decide.
+if [ ! -f "$stamp" ] || [ -n "$(find pyproject.toml proto -newer "$stamp" -print -quit)" ]; then
     "$venv/bin/python" -m pip install --quiet --upgrade pip
     target="."
     [ -n "$extra" ] && target=".[$extra]"

@@ -115,8 +115,9 @@ def test_stale_pid_file_and_orphan_server_are_handled(tmp_path: Path) -> None:
     second = EmbeddedPostgres(settings)
     second.start()
     assert second.pid != orphan_pid
-    with psycopg.connect(libpq_url(second.url)) as conn:
-        assert conn.execute("SELECT 1").fetchone() == (1,)
+    with psycopg.connect(libpq_url(second.url), autocommit=True) as conn:
+        conn.execute("CREATE TABLE notes (body text)")
+        conn.execute("INSERT INTO notes VALUES ('written before the crash')")
     second.stop()
     first.stop()
 
@@ -125,7 +126,16 @@ def test_stale_pid_file_and_orphan_server_are_handled(tmp_path: Path) -> None:
     pid_file.write_text("999999\n" + str(settings.postgres_dir / "data") + "\n")
     third = EmbeddedPostgres(settings)
     third.start()
-    third.stop()
+    try:
+        assert pid_file.read_text().splitlines()[0] == str(third.pid)  # a new server owns it
+        with psycopg.connect(libpq_url(third.url), autocommit=True) as conn:
+            assert conn.execute("SELECT body FROM notes").fetchall() == [
+                ("written before the crash",)
+            ]
+            conn.execute("INSERT INTO notes VALUES ('and after it')")
+            assert conn.execute("SELECT count(*) FROM notes").fetchone() == (2,)
+    finally:
+        third.stop()
 
 
 def test_port_in_use_gives_a_clear_message(tmp_path: Path) -> None:

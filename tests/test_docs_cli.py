@@ -143,11 +143,34 @@ def test_a_bad_file_is_reported_and_the_others_are_added(  # type: ignore[no-unt
     assert docs("remove", "--all", "--user", who).returncode == 0
 
 
-def test_the_default_user_is_the_local_owner() -> None:
-    from june.cli import docs as cli
-    from june.inference.documents.users import OWNER
+def test_the_default_user_is_the_local_owner(  # type: ignore[no-untyped-def]
+    docs, postgres: EmbeddedPostgres, tmp_path: Path
+) -> None:
+    """Without ``--user`` a document is the local owner's: the user June's own chats use."""
+    from sqlalchemy import create_engine, select
 
-    assert cli.OWNER == OWNER == "owner"
+    from june.db.schema import Document
+    from june.inference.documents.database import sqlalchemy_url
+    from june.inference.documents.users import OWNER, find_user
+
+    note = tmp_path / "owner-note.md"
+    note.write_text(f"# Spare key\nThe spare key {uuid.uuid4().hex} is under the blue pot.\n")
+    added = docs("add", str(note), "--json")
+    assert added.returncode == 0, added.stderr
+    (document,) = json.loads(added.stdout)["added"]
+    mine = [d["id"] for d in json.loads(docs("list", "--json").stdout)]
+    assert document["id"] in mine
+    assert [d["id"] for d in json.loads(docs("list", "--user", OWNER, "--json").stdout)] == mine
+    engine = create_engine(sqlalchemy_url(postgres.url))
+    try:
+        owner_id = find_user(engine, OWNER)
+        with engine.connect() as conn:
+            stored = conn.scalar(select(Document.user_id).where(Document.id == document["id"]))
+    finally:
+        engine.dispose()
+    assert owner_id is not None and stored == owner_id
+    removed = docs("remove", document["id"], "--json")  # only this one: the owner may have more
+    assert json.loads(removed.stdout) == {"removed": [document["id"]]}
 
 
 def test_an_unknown_user_has_nothing(docs) -> None:  # type: ignore[no-untyped-def]

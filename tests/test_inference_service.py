@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -12,9 +13,15 @@ import numpy as np
 import pytest
 
 from june.inference.client import ChatResult, InferenceClient, collect
+from june.inference.llm.factory import default_options
+from june.inference.llm.llama_cpp import LlamaCppModel
+from june.inference.server import load_resources
+from june.inference.service import InferenceServicer
 from june.infra.ports import free_port
 from june.infra.postgres import EmbeddedPostgres
-from june.protos import llm_pb2
+from june.protos import llm_pb2, llm_pb2_grpc
+from june.services.local import serve_in_process
+from tests.conftest import make_settings
 from tests.test_services import Running, launch, service_env, wait_healthy
 
 SHORT = llm_pb2.ChatOptions(max_tokens=24, temperature=0.0, seed=7)
@@ -76,24 +83,81 @@ async def test_an_ephemeral_chat_sends_the_whole_conversation(client: InferenceC
     assert results[1] >= results[0] + 20, results
 
 
-async def test_cancelling_a_chat_stops_generation(client: InferenceClient) -> None:
-    request = llm_pb2.ChatRequest(
+@pytest.fixture(scope="module")
+async def in_process(
+    tmp_path_factory: pytest.TempPathFactory, postgres: EmbeddedPostgres, model_cache: Path
+) -> AsyncIterator[tuple[InferenceClient, LlamaCppModel]]:
+    """The same servicer on a real gRPC server in this process (as ``june bench llm`` runs
+    it), so that a test can look at the model: how many tokens it went on to write."""
+    settings = make_settings(
+        tmp_path_factory.mktemp("inference-in-process"),
+        database_url=postgres.url,
+        model_cache_dir=model_cache,
+        inference={"llm_context_size": 2048},
+    )
+    resources = await asyncio.to_thread(load_resources, settings)
+    assert isinstance(resources.model, LlamaCppModel)
+    servicer = InferenceServicer(resources, settings.inference, default_options(settings))
+
+    def register(server: grpc.aio.Server) -> None:
+        llm_pb2_grpc.add_InferenceServicer_to_server(servicer, server)
+
+    async with serve_in_process(register) as address, InferenceClient(address) as client:
+        yield client, resources.model
+    await resources.model.aclose()
+
+
+def count_request(max_tokens: int) -> llm_pb2.ChatRequest:
+    """A turn the bundled model goes on with for hundreds of tokens (it ends most answers
+    after a sentence), so a stop within a few tokens is the cancel's doing."""
+    turns = [
+        (llm_pb2.ROLE_USER, "Count to 100."),
+        (llm_pb2.ROLE_ASSISTANT, ", ".join(str(i) for i in range(1, 101)) + "."),
+        (llm_pb2.ROLE_USER, "Count to 100 again."),
+    ]
+    return llm_pb2.ChatRequest(
         user_id="ada",
-        messages=[llm_pb2.Message(role=llm_pb2.ROLE_USER, content="Write a very long story.")],
-        options=llm_pb2.ChatOptions(max_tokens=1000, temperature=0.8),
+        messages=[llm_pb2.Message(role=r, content=c) for r, c in turns],
+        options=llm_pb2.ChatOptions(
+            max_tokens=max_tokens, temperature=0.0, use_documents=False, use_tools=False
+        ),
         ephemeral=True,
     )
-    call = client.chat_call(request)
-    result = ChatResult(started_at=time.perf_counter())
+
+
+async def wait_for_generation_threads() -> None:
+    """The model's worker threads have ended (the join timeout only guards a hang)."""
+    for thread in threading.enumerate():
+        if thread.name == "june-llm-generate":
+            await asyncio.to_thread(thread.join, 60)
+            assert not thread.is_alive(), "the generation thread did not end"
+
+
+async def test_cancelling_a_chat_stops_generation(
+    in_process: tuple[InferenceClient, LlamaCppModel],
+) -> None:
+    client, model = in_process
+    whole = ChatResult()
+    async for response in client.chat_call(count_request(max_tokens=40)):
+        collect(whole, response)
+    assert whole.done is not None
+    assert whole.done.finish_reason == llm_pb2.FINISH_REASON_LENGTH  # it does not stop itself
+    prompt_tokens = whole.done.usage.prompt_tokens
+    await wait_for_generation_threads()
+    assert model.tokens_in_context - prompt_tokens >= 39  # what the count below counts
+
+    call = client.chat_call(count_request(max_tokens=1000))
+    result = ChatResult()
     async for response in call:
         collect(result, response)
         if result.deltas >= 3:
             call.cancel()
             break
-    started = time.perf_counter()
-    after = await client.chat("ada", "Hi", options=SHORT, ephemeral=True)
-    # the model was free again at once: not busy finishing 1000 tokens of story
-    assert after.done is not None and time.perf_counter() - started < 30
+    await wait_for_generation_threads()
+    # The model stopped within a few tokens of the cancel, not the 1000 it was allowed
+    assert model.tokens_in_context - prompt_tokens < 20
+    after = await client.chat("ada", "The capital of France is", options=SHORT, ephemeral=True)
+    assert after.done is not None and after.text.strip()  # the model is free and sane
 
 
 async def test_a_cancelled_first_turn_leaves_no_empty_conversation(

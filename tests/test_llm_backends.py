@@ -19,6 +19,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
+import httpx
 import pytest
 
 from june.inference.bench import LlamaServer
@@ -252,25 +253,39 @@ async def test_openai_streams_text_and_usage(remote: OpenAICompatModel, gguf: Pa
 
 
 async def test_openai_cancel_closes_the_stream_and_the_server_still_answers(
-    remote: OpenAICompatModel,
+    remote: OpenAICompatModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    read: list[int] = []  # SSE events read from the server, per HTTP response
+    aiter_lines = httpx.Response.aiter_lines
+
+    async def counted(response: httpx.Response) -> AsyncIterator[str]:
+        read.append(0)
+        index = len(read) - 1
+        async for line in aiter_lines(response):
+            read[index] += line.startswith("data:")
+            yield line
+
+    monkeypatch.setattr(httpx.Response, "aiter_lines", counted)
     cancel = threading.Event()
     events: list[ChatEvent] = []
-    cancelled_at = 0.0
     async for event in remote.stream(COUNT, LONG, cancel=cancel):
         events.append(event)
         if len(events) == 2:
             cancel.set()
-            cancelled_at = time.monotonic()
-    assert time.monotonic() - cancelled_at < 1.0  # the stream ends at once, not in 40 s
-    assert finished(events).reason == "cancelled"
-    assert len(events) == 3
+    done = finished(events)
+    assert done.reason == "cancelled"
+    assert len(events) == 3  # nothing but Finished after the cancel
+    assert done.completion_tokens < 10  # the deltas seen before the cancel
 
     async with contextlib.aclosing(remote.stream(COUNT, LONG)) as stream:
         async for _ in stream:
             break
     text, after = await collect(remote.stream(FRANCE, GREEDY))
     assert "Paris" in text and finished(after).reason == "stop"
+    # Each of the two COUNT streams was closed where it was left, not read on to its
+    # hundreds of tokens (not even in the background while the next requests ran).
+    assert len(read) == 3 and max(read[:2]) < 20, read
+    assert read[2] > 3  # the whole answer about France, to its end
 
 
 async def test_openai_connection_refused_names_the_url() -> None:
@@ -351,9 +366,18 @@ def test_bench_llm_json(llm_settings: Settings, gguf: Path, tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert {"ttft_s", "tokens_per_s", "direct_ttft_s", "direct_tokens_per_s"} <= report.keys()
-    assert 0 < report["direct_ttft_s"] < 10 and report["direct_tokens_per_s"] > 1
-    # the service path: gRPC Chat through the inference service, in-process here
-    assert report["service"] == "gRPC Chat, in-process"
-    assert 0 < report["ttft_s"] < 10 and report["tokens_per_s"] > 1
     assert report["model"] == "gemma-3-270m-q4_k_m" and report["repeats"] == 2
+    assert report["max_tokens"] == 16
+    # both paths ran and wrote an answer: the backend directly, and gRPC Chat through the
+    # inference service (in-process here)
+    assert report["service"] == "gRPC Chat, in-process"
+    direct, service = report["direct"], report["service_detail"]
+    assert 1 < direct["completion_tokens"] <= 16
+    # greedy with a fixed seed: the service path writes the same answer as the backend
+    assert service["completion_tokens"] == direct["completion_tokens"]
+    for path in (direct, service):
+        assert 0 < path["ttft_s"] <= path["total_s"] and path["tokens_per_s"] > 0
+    for key in ("ttft_s", "tokens_per_s"):  # the headline figures are the paths' own
+        assert report[f"direct_{key}"] == direct[key] and report[key] == service[key]
+    assert report["overhead_ratio_ttft"] == report["ttft_s"] / report["direct_ttft_s"]
+    assert "llama_server" not in report  # --no-llama-server

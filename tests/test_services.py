@@ -53,6 +53,7 @@ EMPTY_CALL = {
 }
 START_TIMEOUT_S = 60.0  # the first inference start assembles the bundled GGUF into the cache
 STOP_TIMEOUT_S = 8.0
+HANG_TIMEOUT_S = 60.0  # only for a process that hangs: a timeout is never the thing tested
 
 
 def free_port() -> int:
@@ -156,6 +157,25 @@ def wait_healthy(running: Running) -> dict[str, Any]:
     pytest.fail(f"{running.name} not healthy after {START_TIMEOUT_S}s")
 
 
+class Metrics:
+    """One scrape of a service's ``/metrics``, parsed: the value of each sample."""
+
+    def __init__(self, base_url: str, **headers: str) -> None:
+        from prometheus_client.parser import text_string_to_metric_families
+
+        response = httpx.get(f"{base_url}/metrics", headers=headers, timeout=5)
+        assert response.status_code == 200, response.text
+        self.samples = {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples
+        }
+
+    def value(self, name: str, **labels: str) -> float:
+        """A sample's value; 0 for one not exported yet (a counter before its first count)."""
+        return self.samples.get((name, frozenset(labels.items())), 0.0)
+
+
 @pytest.fixture
 def run_service(tmp_path: Path, model_cache: Path) -> Iterator[Any]:
     started: list[Running] = []
@@ -192,7 +212,6 @@ def test_service_is_healthy_serves_metrics_and_stops_on_sigterm(
     name: str, run_service, tmp_path: Path
 ) -> None:
     running = run_service(name)
-    t0 = time.monotonic()
     health = wait_healthy(running)
     assert health["status"] == "ok" and health["service"] == name
     if name == "telegram":
@@ -238,16 +257,19 @@ def test_service_is_healthy_serves_metrics_and_stops_on_sigterm(
         assert 'grpc_method="Check",grpc_service="grpc.health.v1.Health"' in metrics.text
         assert f'grpc_code="{EMPTY_CALL[name][0].name}"' in metrics.text
 
-    t_stop = time.monotonic()
-    assert running.stop() == 0
-    assert time.monotonic() - t_stop < 3.0, "SIGTERM should stop an idle service at once"
-    assert t_stop - t0 < START_TIMEOUT_S
+    running.proc.send_signal(signal.SIGTERM)
+    # The timeout only guards against a hang: SIGTERM must end the service, cleanly.
+    assert running.proc.wait(timeout=HANG_TIMEOUT_S) == 0
 
     events = [json.loads(line) for line in running.log_lines()]  # every line is JSON
     assert events and all(e["service"] == name for e in events)
     assert all({"timestamp", "level", "event"} <= e.keys() for e in events)
     names = [e["event"] for e in events]
-    assert "service.ready" in names and names[-1] == "service.stopped"
+    # a graceful stop, because of the signal: not a crash, not a forced exit
+    stopping = [e for e in events if e["event"] == "service.stopping"]
+    assert [e["signal"] for e in stopping] == ["SIGTERM"]
+    assert names.index("service.ready") < names.index("service.stopping")
+    assert names[-1] == "service.stopped" and "service.forced_exit" not in names
     if name in GRPC_SERVICES:
         code = EMPTY_CALL[name][0].name
         failed = [e for e in events if e["event"] == "grpc.call_failed" and e["code"] == code]

@@ -335,9 +335,35 @@ async def test_busy_service_says_so(tmp_path: Path) -> None:
         assert running.stop() == 0
 
 
-def test_metrics_count_audio_and_errors(stt_service: Running) -> None:
-    time.sleep(0.1)
-    text = httpx.get(f"{stt_service.base_url}/metrics", timeout=5).text
-    assert "june_stt_audio_seconds_total" in text
-    assert "june_stt_real_time_factor_bucket" in text
-    assert 'june_stt_errors_total{code="INVALID_ARGUMENT",method="Recognize"}' in text
+async def test_metrics_count_audio_and_errors(stt_service: Running, client: SttClient) -> None:
+    """A request shows in the service's metrics: its audio, its processing, its refusal."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def scrape() -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        text = httpx.get(f"{stt_service.base_url}/metrics", timeout=5).text
+        return {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+
+    clip = load_clip("1089-134686-0010")
+    before = scrape()
+    await client.recognize(clip.path.read_bytes())
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await client.recognize(b"this is not audio at all " * 200)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    after = scrape()
+
+    def grew(name: str, **labels: str) -> float:
+        key = (name, frozenset(labels.items()))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    unary = {"method": "Recognize"}
+    assert grew("june_stt_requests_total", **unary) == 2
+    assert grew("june_stt_audio_seconds_total", **unary) == pytest.approx(
+        len(clip.pcm) / 16_000, abs=0.1
+    )
+    assert grew("june_stt_processing_seconds_total", **unary) > 0
+    assert grew("june_stt_real_time_factor_count", **unary) == 1  # the refused one has none
+    assert grew("june_stt_errors_total", code="INVALID_ARGUMENT", **unary) == 1

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import av
 import grpc
-import httpx
 import numpy as np
 import pytest
 
@@ -22,7 +21,7 @@ from june.tts.client import TtsClient
 from tests.cli import run_june as _june
 from tests.conftest import make_settings
 from tests.speech import wer
-from tests.test_services import Running, launch, service_env, wait_healthy
+from tests.test_services import Metrics, Running, launch, service_env, wait_healthy
 
 FIVE = (
     "Good morning! The meeting starts at 10:30 in room 4. Dr. Smith will present the results. "
@@ -202,11 +201,30 @@ async def test_voices_are_listed(client: TtsClient) -> None:
     assert await client.voices(language="de") == []
 
 
-def test_metrics_count_characters_and_first_chunk(tts_service: Running) -> None:
-    text = httpx.get(f"{tts_service.base_url}/metrics", timeout=5).text
-    assert "june_tts_characters_total" in text
-    assert "june_tts_time_to_first_chunk_seconds_bucket" in text
-    assert "june_tts_real_time_factor_bucket" in text
+async def test_metrics_count_characters_and_first_chunk(
+    tts_service: Running, client: TtsClient
+) -> None:
+    """A synthesis shows in the service's metrics: its characters, audio and first chunk."""
+    before = Metrics(tts_service.base_url)
+    said = await client.synthesize("Good morning. The weather is bright and calm today.")
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await client.synthesize("   ")
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    after = Metrics(tts_service.base_url)
+
+    def grew(name: str, **labels: str) -> float:
+        return after.value(name, **labels) - before.value(name, **labels)
+
+    assert said.summary is not None and len(said.sentences) == 2
+    voice = {"voice": said.summary.voice}
+    assert voice == {"voice": "piper-en_US-joe-medium"}
+    assert grew("june_tts_requests_total", method="Synthesize") == 2
+    assert grew("june_tts_characters_total", **voice) == sum(map(len, said.sentences)) > 40
+    assert grew("june_tts_audio_seconds_total", **voice) == pytest.approx(said.summary.audio_s)
+    assert said.summary.audio_s > 2.0
+    assert grew("june_tts_real_time_factor_count", **voice) == 1
+    assert grew("june_tts_time_to_first_chunk_seconds_count", method="Synthesize") == 1
+    assert grew("june_tts_errors_total", code="INVALID_ARGUMENT", method="Synthesize") == 1
 
 
 def test_june_say_writes_a_playable_file(tmp_path: Path, stt: WhisperEngine) -> None:

@@ -169,6 +169,9 @@ def bench_stt(
     s = {key: bench.median(values) for key, values in streamed.items()}
     s["speculative_p95_s"] = bench.p95(streamed["speculative_s"])
     s["final_p95_s"] = bench.p95(streamed["final_s"])
+    #: Streams whose utterance got a speculative final; negative ``speculative_s``: it came
+    #: before the clip's own trailing silence had been sent.
+    s["speculative_share"] = round(len(streamed["speculative_s"]) / max(1, len(audio)), 3)
     report = {
         "model": settings.stt.model,
         "n": len(items),
