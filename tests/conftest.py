@@ -14,9 +14,10 @@ from june.infra.postgres import EmbeddedPostgres
 from june.settings import Settings
 
 #: The whole of June as processes, for the gateway tests (fixture ``june_stack``);
-#: the suite rule that a skipped, xfailed or xpassed test fails the run; and
-#: ``pytester``, with which tests/test_suite_rules.py checks that rule.
-pytest_plugins = ["tests.stack", "tests.suite_rules", "pytester"]
+#: ``june up`` in a data dir of its own (fixture ``june_env``); the suite rule that a
+#: skipped, xfailed or xpassed test fails the run; and ``pytester``, with which
+#: the unit tests check that rule.
+pytest_plugins = ["tests.stack", "tests.june_up", "tests.suite_rules", "pytester"]
 
 # Tests never read a developer's .env or real data dir.
 for _name in list(os.environ):
@@ -83,3 +84,17 @@ def nats_server(infra_settings: Settings) -> Iterator[EmbeddedNats]:
     server.start()
     yield server
     server.stop()
+
+
+#: The layers of the suite, one folder each: how much of June a test starts.
+LAYERS = ("unit", "service", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its layer (``pytest -m unit``), and keep every test in one."""
+    root = Path(__file__).parent
+    for item in items:
+        layer = item.path.relative_to(root).parts[0] if item.path.is_relative_to(root) else ""
+        if layer not in LAYERS:
+            raise pytest.UsageError(f"{item.nodeid}: a test belongs in tests/unit, service or e2e")
+        item.add_marker(layer)

@@ -15,7 +15,7 @@ import pytest
 
 from june.infra.nats import EmbeddedNats
 from june.infra.postgres import EmbeddedPostgres
-from tests.test_services import Running, launch, service_env, wait_healthy
+from tests.processes import Running, launch, service_env, wait_healthy
 
 ORDER = ("stt", "tts", "inference", "gateway")
 

@@ -21,11 +21,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from june.settings import Settings
+from tests.june_up import RunningJune, start_june, stop_june, wait_healthy
 from tests.speech import load_clip, wer
-from tests.test_up import RunningJune, june_env, start_june, stop_june, wait_healthy
 from tests.voice_support import pcm16, silence
 
-__all__ = ["june_env"]  # the fixture, imported for this module
 pytestmark = pytest.mark.slow
 
 

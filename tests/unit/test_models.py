@@ -38,7 +38,7 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests.fake_hf_hub import FakeHub, FakeRepo
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REPO = "june-test/tiny-model"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 FILES = {

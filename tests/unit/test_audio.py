@@ -40,7 +40,7 @@ from june.audio import (
 )
 from june.audio.decode import iter_decode
 
-SPEECH = Path(__file__).parent / "fixtures" / "speech"
+SPEECH = Path(__file__).parents[1] / "fixtures" / "speech"
 JFK = SPEECH / "jfk.flac"  # 44.1 kHz, stereo, 24-bit, 11.0 s
 LIBRI = SPEECH / "1089-134686-0001.flac"  # 16 kHz mono, 3.275 s
 LJ = SPEECH / "LJ001-0002.wav"  # 22.05 kHz mono, 1.9 s

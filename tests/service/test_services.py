@@ -12,15 +12,9 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import signal
 import socket
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +24,6 @@ import pytest
 import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from june.infra.ports import free_ports
 from june.observability import (
     bind_request_id,
     configure_logging,
@@ -41,9 +34,20 @@ from june.observability import (
 from june.protos import GRPC_SERVICE_NAMES, asr_pb2, asr_pb2_grpc
 from june.services.errors import PortSpec
 from june.services.grpc_server import GrpcServer
-from june.settings import Settings, load_settings
+from june.settings import load_settings
+from tests.processes import (
+    GRPC_SERVICES,
+    HANG_TIMEOUT_S,
+    STOP_TIMEOUT_S,
+    Running,
+    free_port,
+    gateway_token,
+    launch,
+    run_to_exit,
+    service_env,
+    wait_healthy,
+)
 
-GRPC_SERVICES = {"stt": "asr", "tts": "tts", "inference": "llm"}
 #: What each service answers to an empty request on its first method: the services not
 #: built yet answer a clear UNIMPLEMENTED; a built one refuses the empty input by name.
 EMPTY_CALL = {
@@ -51,129 +55,6 @@ EMPTY_CALL = {
     "tts": (grpc.StatusCode.INVALID_ARGUMENT, "the text is empty"),
     "inference": (grpc.StatusCode.INVALID_ARGUMENT, "user_id is required"),
 }
-START_TIMEOUT_S = 60.0  # the first inference start assembles the bundled GGUF into the cache
-STOP_TIMEOUT_S = 8.0
-HANG_TIMEOUT_S = 60.0  # only for a process that hangs: a timeout is never the thing tested
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Ports:
-    grpc: int | None
-    http: int  # /health and /metrics: the metrics port, or the gateway's own port
-
-
-def service_env(tmp_path: Path, model_cache: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JUNE_")}
-    ports = iter(free_ports(2 + 2 * len(GRPC_SERVICES)))
-    env.update(
-        {
-            "JUNE_DATA_DIR": str(tmp_path / "data"),
-            "JUNE_MODEL_CACHE_DIR": str(model_cache),
-            "JUNE_HOST": "127.0.0.1",
-            "JUNE_GATEWAY_PORT": str(next(ports)),
-            "JUNE_TELEGRAM_METRICS_PORT": str(next(ports)),
-        }
-    )
-    for name in GRPC_SERVICES:
-        env[f"JUNE_{name.upper()}_PORT"] = str(next(ports))
-        env[f"JUNE_{name.upper()}_METRICS_PORT"] = str(next(ports))
-    env.update(extra)
-    return env
-
-
-def _gateway_token(data_dir: Path) -> str:
-    """An access token signed with the key the gateway keeps in its data dir."""
-    from june.gateway.auth.tokens import issue, signing_key
-
-    settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
-    token, _ = issue(signing_key(settings), "access", str(uuid.uuid4()), "ops", False, 60)
-    return token
-
-
-def ports_of(name: str, env: dict[str, str]) -> Ports:
-    if name == "gateway":
-        return Ports(None, int(env["JUNE_GATEWAY_PORT"]))
-    if name == "telegram":
-        return Ports(None, int(env["JUNE_TELEGRAM_METRICS_PORT"]))
-    key = f"JUNE_{name.upper()}"
-    return Ports(int(env[f"{key}_PORT"]), int(env[f"{key}_METRICS_PORT"]))
-
-
-@dataclass
-class Running:
-    name: str
-    proc: subprocess.Popen[bytes]
-    ports: Ports
-    stdout: Path
-    stderr: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports.http}"
-
-    def log_lines(self) -> list[str]:
-        return [line for line in self.stdout.read_text().splitlines() if line.strip()]
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=STOP_TIMEOUT_S)
-
-
-def launch(name: str, env: dict[str, str], tmp_path: Path) -> Running:
-    stdout, stderr = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
-    with stdout.open("wb") as out, stderr.open("wb") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "june", "serve", name],
-            env=env,
-            cwd=tmp_path,  # no developer .env is read
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-        )
-    return Running(name, proc, ports_of(name, env), stdout, stderr)
-
-
-def wait_healthy(running: Running) -> dict[str, Any]:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if running.proc.poll() is not None:
-            pytest.fail(
-                f"{running.name} exited with {running.proc.returncode}:\n"
-                f"{running.stderr.read_text()}\n{running.stdout.read_text()}"
-            )
-        try:
-            response = httpx.get(f"{running.base_url}/health", timeout=1.0)
-            if response.status_code == 200:
-                return response.json()
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    pytest.fail(f"{running.name} not healthy after {START_TIMEOUT_S}s")
-
-
-class Metrics:
-    """One scrape of a service's ``/metrics``, parsed: the value of each sample."""
-
-    def __init__(self, base_url: str, **headers: str) -> None:
-        from prometheus_client.parser import text_string_to_metric_families
-
-        response = httpx.get(f"{base_url}/metrics", headers=headers, timeout=5)
-        assert response.status_code == 200, response.text
-        self.samples = {
-            (sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(response.text)
-            for sample in family.samples
-        }
-
-    def value(self, name: str, **labels: str) -> float:
-        """A sample's value; 0 for one not exported yet (a counter before its first count)."""
-        return self.samples.get((name, frozenset(labels.items())), 0.0)
 
 
 @pytest.fixture
@@ -190,18 +71,6 @@ def run_service(tmp_path: Path, model_cache: Path) -> Iterator[Any]:
         if running.proc.poll() is None:
             running.proc.kill()
             running.proc.wait()
-
-
-def run_to_exit(name: str, env: dict[str, str], tmp_path: Path) -> tuple[int, str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "june", "serve", name],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return result.returncode, result.stderr
 
 
 # --- every service, for real ---------------------------------------------------------
@@ -245,7 +114,7 @@ def test_service_is_healthy_serves_metrics_and_stops_on_sigterm(
     headers = {}
     if name == "gateway":  # the gateway's /metrics wants a token, like all but /health
         assert httpx.get(f"{running.base_url}/metrics", timeout=5).status_code == 401
-        headers = {"Authorization": f"Bearer {_gateway_token(tmp_path / 'data')}"}
+        headers = {"Authorization": f"Bearer {gateway_token(tmp_path / 'data')}"}
     metrics = httpx.get(f"{running.base_url}/metrics", headers=headers, timeout=5)
     assert metrics.status_code == 200
     assert metrics.headers["content-type"].startswith("text/plain")

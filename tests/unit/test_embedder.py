@@ -18,7 +18,7 @@ from june.inference.embedder import MAX_TOKENS, Embedder, MiniLmEmbedder
 from june.models import UnknownModelError
 from tests.conftest import make_settings
 
-DOCS = Path(__file__).resolve().parents[1] / "src/june/inference/eval_data/rag/documents"
+DOCS = Path(__file__).resolve().parents[2] / "src/june/inference/eval_data/rag/documents"
 
 TEXTS = [
     "The rent is due on the first of every month.",

@@ -18,7 +18,7 @@ from june.protos import asr_pb2, asr_pb2_grpc, llm_pb2, tts_pb2
 from june.stt.service import RecognizerServicer
 from june.tts.service import SynthesizerServicer
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 #: June's implementation of each file's service.
 SERVICERS = {"asr": RecognizerServicer, "tts": SynthesizerServicer, "llm": InferenceServicer}
 

@@ -20,7 +20,7 @@ import pytest
 from june.inference.rag_eval import DEFAULT_DATA
 from june.infra.ports import free_port
 from june.infra.postgres import EmbeddedPostgres
-from tests.test_documents import BOILER_PDF, make_pdf
+from tests.documents import BOILER_PDF, make_pdf
 
 DOCS = DEFAULT_DATA / "documents"
 DOCS_APP = ("docs",)

@@ -22,7 +22,7 @@ from june.infra.postgres import EmbeddedPostgres
 from june.protos import llm_pb2, llm_pb2_grpc
 from june.services.local import serve_in_process
 from tests.conftest import make_settings
-from tests.test_services import Running, launch, service_env, wait_healthy
+from tests.processes import Running, launch, service_env, wait_healthy
 
 SHORT = llm_pb2.ChatOptions(max_tokens=24, temperature=0.0, seed=7)
 

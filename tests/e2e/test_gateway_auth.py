@@ -49,8 +49,8 @@ from tests.gateway_users import (
     login,
     user_token,
 )
+from tests.processes import Running, launch, wait_healthy
 from tests.stack import Stack
-from tests.test_services import Running, launch, wait_healthy
 
 KEY_PATTERN = re.compile(r"^june_[A-Za-z0-9_-]{43}$")
 

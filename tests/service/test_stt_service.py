@@ -15,8 +15,8 @@ import pytest
 
 from june.protos import asr_pb2
 from june.stt.client import SttClient
+from tests.processes import Running, launch, service_env, wait_healthy
 from tests.speech import clip_ids, encode, load_clip, wer
-from tests.test_services import Running, launch, service_env, wait_healthy
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -20,8 +20,8 @@ from june.stt.server import load_engine as load_stt
 from june.tts.client import TtsClient
 from tests.cli import run_june as _june
 from tests.conftest import make_settings
+from tests.processes import Metrics, Running, launch, service_env, wait_healthy
 from tests.speech import wer
-from tests.test_services import Metrics, Running, launch, service_env, wait_healthy
 
 FIVE = (
     "Good morning! The meeting starts at 10:30 in room 4. Dr. Smith will present the results. "

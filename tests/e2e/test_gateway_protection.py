@@ -22,8 +22,8 @@ from june.gateway.auth import current_principal, rate_limited
 from june.infra.ports import free_port
 from tests.conftest import make_settings
 from tests.gateway_users import auth_header, user_token
+from tests.processes import Running, launch, wait_healthy
 from tests.stack import Stack
-from tests.test_services import Running, launch, wait_healthy
 
 DEV_ORIGIN = "http://localhost:5173"
 LIMIT = 64 * 1024
