@@ -12,6 +12,9 @@ import numpy as np
 from june.voice.events import AudioChunk, VoiceEvent
 
 CHUNK_S = 0.1
+#: A request any model answers at length (the bundled one speaks ~40 s of it at 200 tokens),
+#: so June is still writing and speaking when a test talks over it, cancels it or kills a stage.
+LONG_ANSWER = "Count from one to one hundred: one, two, three, four, five,"
 
 
 @dataclass

@@ -39,14 +39,11 @@ from june.client.realtime import stage_failed
 from tests.gateway_users import auth_header, user_token
 from tests.speech import load_clip, wer
 from tests.stack import Stack
+from tests.voice_support import LONG_ANSWER
 
 SHORT = 24
-LONG_STORY = "Tell me a long story about a dragon and a knight."
 QUESTION = "1089-134686-0010"  # "Well now, Ennis, I declare you have a head and so has my stick."
 SILENCE_S = 1.5
-#: Answer audio that must still be playing when speech has lasted long enough to interrupt it
-#: (600 ms and a word, seen in a partial transcript: 1.5 to 2.5 s in on two busy cores).
-MIN_INTERRUPTIBLE_S = 4.0
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +73,11 @@ def _decoded(data: bytes) -> tuple[str, int, np.ndarray]:
 
 
 async def _until(
-    client: RealtimeClient, kind: str, timeout: float = 60.0
+    client: RealtimeClient, kind: str | tuple[str, ...], timeout: float = 60.0
 ) -> tuple[Event, list[Event]]:
-    """The first ``kind`` event and every event before it (errors included, not raised)."""
+    """The first event of ``kind`` (or of one of the kinds) and every event before it
+    (errors included, not raised)."""
+    kinds = (kind,) if isinstance(kind, str) else kind
     seen: list[Event] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -87,7 +86,7 @@ async def _until(
         except TurnTimeout:
             break
         seen.append(event)
-        if event.type == kind:
+        if event.type in kinds:
             return event, seen
         assert event.type != "session.closed", f"closed while waiting for {kind}: {event.data}"
     raise AssertionError(f"no {kind} within {timeout} s; saw {[e.type for e in seen]}")
@@ -160,14 +159,18 @@ async def test_the_output_format_is_a_decodable_file_of_that_container(
 
 async def test_cancel_stops_the_answer(june_stack: Stack, token: str) -> None:
     async with session(june_stack, token, max_tokens=200) as client:
-        await client.text(LONG_STORY)
+        await client.text(LONG_ANSWER)
         first, _ = await _until(client, "answer.delta", timeout=60)
         await client.cancel()
-        cancelled, _ = await _until(client, "turn.cancelled", timeout=15)
-        assert cancelled.turn_id == first.turn_id and cancelled.get("reason") == "client"
+        # still being written: cancelled; already complete (a fast machine): its playback stops
+        stopped, seen = await _until(client, ("turn.cancelled", "audio.stop"), timeout=15)
+        assert stopped.turn_id == first.turn_id and stopped.get("reason") == "client"
         later = await _quiet_for(client, 3.0)
         assert not [e for e in later if e.type == "turn.done"], "a cancelled answer never completes"
         assert not [e for e in later if e.type == "answer.delta" and e.turn_id == first.turn_id]
+        assert not [e for e in later if e.type == "audio"], "none of its audio follows the stop"
+        if stopped.type == "audio.stop":
+            assert [e for e in seen if e.type == "turn.done" and e.turn_id == first.turn_id]
         after = await text_turn(client, "Say yes.")  # the session goes on
     assert after.answer.strip() and after.turn_id != first.turn_id
 
@@ -177,7 +180,7 @@ async def _talk_over_a_long_answer(
 ) -> tuple[Event, list[Event], TurnResult]:
     """Ask for a long story, and speak (at real time) as soon as its audio starts."""
     async with session(stack, token, max_tokens=200) as client:
-        await client.text(LONG_STORY)
+        await client.text(LONG_ANSWER)
         first, _ = await _until(client, "audio.start", timeout=90)
         seen: list[Event] = []
         result = await voice_turn(
@@ -187,41 +190,23 @@ async def _talk_over_a_long_answer(
     return first, seen, result
 
 
-def _audio_s_before_next_answer(seen: list[Event], rate: int) -> float:
-    """Seconds of the first answer's audio: the frames before the next ``audio.start``."""
-    frames = []
-    for event in seen:
-        if event.type == "audio.start":
-            break
-        if event.type == "audio":
-            frames.append(event.audio)
-    return sum(len(f) for f in frames) / 2 / rate
-
-
 async def test_speech_over_the_answer_interrupts_it_and_is_answered(
     june_stack: Stack, token: str
 ) -> None:
-    """The bundled 270M model's answers to "a long story" run from one to many sentences;
-    an answer that has stopped playing before the speech is long enough to interrupt
-    it cannot show a barge-in, so such a try is repeated (what matters is never skipped:
-    an answer long enough that was not interrupted fails)."""
     clip = load_clip(QUESTION)
-    for _ in range(5):
-        first, seen, result = await _talk_over_a_long_answer(june_stack, token, clip.pcm)
-        cancelled = [e for e in seen if e.type == "turn.cancelled"]
-        if cancelled:
-            break
-        answer_s = _audio_s_before_next_answer(seen, int(first.get("sample_rate")))
-        assert answer_s < MIN_INTERRUPTIBLE_S, f"a {answer_s:.1f} s answer was not interrupted"
-    else:
-        pytest.fail("five answers in a row were too short to be interrupted")
-    assert cancelled[0].turn_id == first.turn_id, [e.data for e in cancelled]
-    assert cancelled[0].get("reason") == "barge_in"
-    # Nothing of the interrupted answer after its cancel. (Under load its generation may have
-    # finished first: then turn.done came before, and the cancel stops what still plays.)
-    after = seen[seen.index(cancelled[0]) :]
-    assert not [e for e in after if e.type == "turn.done" and e.turn_id == first.turn_id]
-    assert not [e for e in after if e.type == "answer.delta" and e.turn_id == first.turn_id]
+    first, seen, result = await _talk_over_a_long_answer(june_stack, token, clip.pcm)
+    # Still being written, the answer is cancelled; already complete but still playing
+    # (synthesis runs ahead of playback), its playback is stopped. Either way once.
+    stops = [
+        e for e in seen if e.type in ("turn.cancelled", "audio.stop") and e.turn_id == first.turn_id
+    ]
+    assert len(stops) == 1 and stops[0].get("reason") == "barge_in", [e.data for e in stops]
+    after = seen[seen.index(stops[0]) + 1 :]
+    # nothing of the interrupted answer after its stop: no text, no ending, no audio frame
+    # before the next answer's audio.start
+    assert not [e for e in after if e.turn_id == first.turn_id], [e.data for e in after]
+    next_start = next((i for i, e in enumerate(after) if e.type == "audio.start"), len(after))
+    assert not [e for e in after[:next_start] if e.type == "audio"]
     assert wer(clip.text, result.transcript) <= 0.2, result.transcript
     assert result.answer.strip() and result.turn_id != first.turn_id
 
@@ -339,7 +324,7 @@ async def test_inference_killed_mid_answer_gives_an_llm_error_and_the_session_re
 ) -> None:
     try:
         async with session(june_stack, token, max_tokens=200) as client:
-            await client.text(LONG_STORY)
+            await client.text(LONG_ANSWER)
             await _until(client, "answer.delta", timeout=60)
             june_stack.services["inference"].proc.send_signal(signal.SIGKILL)
             error, _ = await _until(client, "error", timeout=30)

@@ -23,7 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from june.settings import Settings
 from tests.june_up import RunningJune, start_june, stop_june, wait_healthy
 from tests.speech import load_clip, wer
-from tests.voice_support import pcm16, silence
+from tests.voice_support import LONG_ANSWER, pcm16, silence
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +86,7 @@ async def test_a_killed_service_gives_a_stage_error_and_the_session_recovers(
             await _next(ws, "session.started")
 
             # inference dies while it writes the answer
-            await ws.send(json.dumps({"type": "text", "text": "Tell me a long story."}))
+            await ws.send(json.dumps({"type": "text", "text": LONG_ANSWER}))
             await _next(ws, "answer.delta", timeout=120)
             await _kill_mid_turn(june, env, ws, "inference", "llm")
             await ws.send(json.dumps({"type": "session.update", "max_tokens": 16}))
