@@ -65,6 +65,9 @@ class GatewaySettings(BaseModel):
     cors_origins: list[str] | None = None
     #: Larger request bodies are refused with 413 (25 MiB, OpenAI's limit for audio uploads).
     max_request_bytes: int = 26_214_400
+    #: The built web app served at ``/`` (unset: ``webapp/dist`` of the checkout June runs
+    #: from, which ``scripts/run.sh`` builds).
+    webapp_dir: Path | None = None
     #: OpenAI voice names on ``/v1/audio/speech`` → June voice ids ("": the tts service's
     #: default voice), e.g. ``JUNE_GATEWAY_VOICE_MAP='{"nova": "piper-en_US-joe-medium"}'``.
     #: A name given here may also be a new alias of your own.

@@ -29,7 +29,17 @@ DEV_ORIGIN = "http://localhost:5173"
 LIMIT = 64 * 1024
 
 #: Routes anyone may call: operations, the API's own description, and getting a token.
-PUBLIC = {"/health", "/openapi.json", "/redoc", "/v1/auth/login", "/v1/auth/refresh"}
+#: ``/v1/auth/setup`` says only whether anyone can sign in yet; ``/{path}`` is the web
+#: app's files (the sign-in screen must load without a token).
+PUBLIC = {
+    "/health",
+    "/openapi.json",
+    "/redoc",
+    "/v1/auth/login",
+    "/v1/auth/refresh",
+    "/v1/auth/setup",
+    "/{path}",
+}
 
 
 @pytest.fixture(scope="module")

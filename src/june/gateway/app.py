@@ -24,6 +24,7 @@ from june.gateway.context import GatewayContext
 from june.gateway.errors import install_error_handlers
 from june.gateway.protection import install_protection
 from june.gateway.routes import auth, conversations, documents, openai_compat, realtime
+from june.gateway.webapp import webapp_route
 from june.observability.logging import request_context
 from june.settings import Settings
 
@@ -107,4 +108,5 @@ def create_app(settings: Settings, context: GatewayContext | None = None) -> Fas
         """
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
+    app.router.routes.append(webapp_route(settings))  # last: whatever the API does not serve
     return app

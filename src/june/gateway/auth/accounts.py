@@ -153,6 +153,13 @@ def list_accounts(engine: Engine) -> list[Account]:
     return [_account(row, row.keys) for row in rows]
 
 
+def anyone_can_sign_in(engine: Engine) -> bool:
+    """Whether some user has a password (the documents' local owner, for one, has none)."""
+    with engine.connect() as conn:
+        someone = select(User.id).where(User.password_hash.is_not(None)).limit(1)
+        return conn.scalar(someone) is not None
+
+
 def remove_account(engine: Engine, name: str) -> bool:
     """Remove user ``name`` and, by cascade, their keys, conversations and documents."""
     with engine.begin() as conn:

@@ -29,6 +29,7 @@ from june.gateway.auth.accounts import (
     Account,
     AccountError,
     KeyInfo,
+    anyone_can_sign_in,
     check_login,
     create_key,
     get_account,
@@ -128,6 +129,21 @@ def _account_error(exc: AccountError) -> ApiError:
     status = {"exists": 409, "not_found": 404}.get(exc.code, 400)
     code = {"exists": "conflict", "not_found": "not_found"}.get(exc.code, "invalid_request")
     return ApiError(status, code, exc.message)
+
+
+class Setup(BaseModel):
+    #: False: nobody can sign in yet; the first user is made with ``june users add NAME``.
+    has_users: bool
+
+
+@router.get("/setup", response_model=Setup)
+async def setup(context: Context) -> Setup:
+    """Whether anyone can sign in yet, so the sign-in screen can say how to make a user.
+
+    Needs no token (there is nobody to have one); it tells only whether a user
+    with a password exists, never who.
+    """
+    return Setup(has_users=await in_database(context, anyone_can_sign_in))
 
 
 @router.post("/login", response_model=TokenPair)

@@ -1,0 +1,252 @@
+"""The web app in a real browser (Debian's Chromium, driven by Playwright) against the real
+June: the stack's gateway serves ``webapp/dist`` and answers with the real services.
+
+Elements are found by their role and accessible name, as a screen reader would
+name them, never by CSS classes. Every page fails its test on an uncaught error
+or an ``alert()``. Screenshots of the main screens (desktop and phone, light and
+dark) are saved under ``test-artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.gateway_users import PASSWORD, add_user, auth_header, login
+from tests.stack import Stack
+from tests.voice_support import LONG_ANSWER
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+XSS = "<img src=x onerror=alert(1)>"
+#: The model's answers stream at a few tokens a second here: generous, never the thing tested.
+ANSWER_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def built_app() -> Path:
+    """The web app, built if its sources changed (what ``scripts/test.sh`` does first)."""
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "build_webapp.sh")], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    dist = ROOT / "webapp" / "dist"
+    assert (dist / "index.html").is_file()
+    return dist
+
+
+@pytest.fixture(scope="module")
+async def browser(built_app: Path) -> AsyncIterator[Browser]:
+    assert CHROMIUM.exists(), "the browser tests need Debian's chromium: apt-get install chromium"
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--autoplay-policy=no-user-gesture-required", "--no-sandbox"],
+        )
+        yield browser
+        await browser.close()
+
+
+@dataclass
+class Tab:
+    """A page and what went wrong on it: uncaught errors, alert() dialogs."""
+
+    page: Page
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        assert not self.errors, f"uncaught errors on the page: {self.errors}"
+        assert not self.dialogs, f"the page opened dialogs: {self.dialogs}"
+
+
+@pytest.fixture
+async def open_tab(browser: Browser) -> AsyncIterator:
+    """Opens pages (each in a context of its own: its own storage); checks them at the end."""
+    tabs: list[Tab] = []
+
+    async def open_(
+        url: str, *, phone: bool = False, dark: bool = False, closed_ok: bool = False
+    ) -> Tab:
+        size = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 800}
+        context = await browser.new_context(
+            viewport=size,
+            color_scheme="dark" if dark else "light",
+            is_mobile=phone,
+            has_touch=phone,
+        )
+        page = await context.new_page()
+        tab = Tab(page)
+        page.on("pageerror", lambda error: tab.errors.append(str(error)))
+        page.on("dialog", lambda dialog: tab.dialogs.append(dialog.message))
+        await page.goto(url)
+        tabs.append(tab)
+        return tab
+
+    yield open_
+    for tab in tabs:
+        await tab.page.context.close()
+    for tab in tabs:
+        tab.assert_clean()
+
+
+def _user(stack: Stack) -> str:
+    name = f"web-{uuid.uuid4().hex[:8]}"
+    add_user(stack, name)
+    return name
+
+
+async def _sign_in(page: Page, name: str) -> None:
+    await page.get_by_role("textbox", name="Username").fill(name)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("button", name="New conversation")).to_be_visible()
+
+
+async def _send(page: Page, text: str) -> None:
+    await page.get_by_role("textbox", name="Message", exact=True).fill(text)
+    await page.get_by_role("button", name="Send").click()
+
+
+async def _shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def test_sign_in_is_the_first_screen_and_a_typed_message_is_answered_aloud(
+    june_stack: Stack, open_tab
+) -> None:
+    name = _user(june_stack)
+    tab = await open_tab(june_stack.base_url)
+    page = tab.page
+    await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    await _shot(page, "desktop-light-sign-in")
+    await _sign_in(page, name)
+    await page.get_by_role("button", name="New conversation").click()
+    await _send(page, "Say hello.")
+    log = page.get_by_role("log", name="Messages")
+    await expect(log.get_by_text("Say hello.")).to_be_visible()
+    # June's bubble fills as the answer streams in, and its speech plays as it arrives
+    spoken = log.get_by_role("img", name=re.compile(r"Spoken answer, \d+\.\d seconds"))
+    await expect(spoken).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    await expect(page.get_by_role("button", name="Stop")).to_be_hidden(timeout=ANSWER_TIMEOUT_MS)
+    # the answer is stored: after a reload (signed in again by the refresh token) it is there
+    token = login(june_stack, name)
+    stored = httpx.get(f"{june_stack.base_url}/v1/conversations", headers=auth_header(token))
+    conversations = stored.json()["data"]
+    assert len(conversations) == 1, conversations
+    await _shot(page, "desktop-light-chat")
+    await page.reload()
+    await expect(page.get_by_role("button", name="New conversation")).to_be_visible()
+    nav = page.get_by_role("navigation")
+    await expect(nav.get_by_role("button", name=re.compile("Say hello"))).to_be_visible()
+
+
+async def test_stop_interrupts_june(june_stack: Stack, open_tab) -> None:
+    name = _user(june_stack)
+    page = (await open_tab(june_stack.base_url)).page
+    await _sign_in(page, name)
+    await page.get_by_role("button", name="New conversation").click()
+    await _send(page, LONG_ANSWER)
+    log = page.get_by_role("log", name="Messages")
+    await expect(log.get_by_role("img", name=re.compile("Spoken answer"))).to_be_visible(
+        timeout=ANSWER_TIMEOUT_MS
+    )
+    stop = page.get_by_role("button", name="Stop")
+    await stop.click()
+    await expect(stop).to_be_hidden(timeout=30_000)
+    answer = log.get_by_role("listitem").last
+    stopped = await answer.inner_text()
+    await page.wait_for_timeout(2000)  # had it gone on, two more seconds would show it
+    assert await answer.inner_text() == stopped, "the answer went on after Stop"
+    # and June answers the next message
+    await _send(page, "Say yes.")
+    await expect(log.get_by_role("img", name=re.compile("Spoken answer"))).to_have_count(
+        2, timeout=ANSWER_TIMEOUT_MS
+    )
+
+
+async def test_stored_strings_are_shown_as_text_and_run_nothing(
+    june_stack: Stack, open_tab
+) -> None:
+    name = _user(june_stack)
+    token = login(june_stack, name)
+    page = (await open_tab(june_stack.base_url)).page
+    await _sign_in(page, name)
+    await page.get_by_role("button", name="New conversation").click()
+    await _send(page, XSS)
+    log = page.get_by_role("log", name="Messages")
+    await expect(log.get_by_text(XSS, exact=True)).to_be_visible()
+    await expect(page.get_by_role("button", name="Stop")).to_be_hidden(timeout=ANSWER_TIMEOUT_MS)
+    listing = httpx.get(f"{june_stack.base_url}/v1/conversations", headers=auth_header(token))
+    (conversation,) = listing.json()["data"]
+    renamed = httpx.patch(
+        f"{june_stack.base_url}/v1/conversations/{conversation['id']}",
+        json={"title": XSS},
+        headers=auth_header(token),
+    )
+    assert renamed.status_code == 200, renamed.text
+    await page.reload()
+    await expect(page.get_by_role("navigation").get_by_text(XSS).first).to_be_visible()
+    assert await page.locator("img[src='x']").count() == 0
+
+
+async def test_the_app_reconnects_after_the_gateway_restarts(june_stack: Stack, open_tab) -> None:
+    name = _user(june_stack)
+    page = (await open_tab(june_stack.base_url)).page
+    await _sign_in(page, name)
+    await page.get_by_role("button", name="New conversation").click()
+    await _send(page, "Say hello.")
+    log = page.get_by_role("log", name="Messages")
+    await expect(log.get_by_role("img", name=re.compile("Spoken answer"))).to_be_visible(
+        timeout=ANSWER_TIMEOUT_MS
+    )
+    await expect(page.get_by_role("button", name="Stop")).to_be_hidden(timeout=ANSWER_TIMEOUT_MS)
+    gateway = june_stack.services["gateway"]
+    assert gateway.stop() == 0
+    await expect(page.get_by_text("Reconnecting…")).to_be_visible(timeout=30_000)
+    june_stack.restart("gateway")
+    await expect(page.get_by_text("Reconnected")).to_be_visible(timeout=60_000)
+    # the conversation was reloaded (an answer may have been stored meanwhile) and goes on
+    await expect(log.get_by_text("Say hello.")).to_be_visible()
+    await _send(page, "Say goodbye.")
+    await expect(log.get_by_text("Say goodbye.")).to_be_visible()
+    answer = log.get_by_role("listitem").last  # June's bubble, once it exists
+    await expect(answer.get_by_role("img", name=re.compile("Spoken answer"))).to_be_visible(
+        timeout=ANSWER_TIMEOUT_MS
+    )
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+async def test_screens_on_a_phone_and_a_desktop(june_stack: Stack, open_tab, dark: bool) -> None:
+    name = _user(june_stack)
+    theme = "dark" if dark else "light"
+    desktop = (await open_tab(june_stack.base_url, dark=dark)).page
+    await _sign_in(desktop, name)
+    await desktop.get_by_role("button", name="New conversation").click()
+    await _send(desktop, "Say hello.")
+    await expect(desktop.get_by_role("button", name="Stop")).to_be_hidden(timeout=ANSWER_TIMEOUT_MS)
+    await _shot(desktop, f"desktop-{theme}-chat")
+    phone = (await open_tab(june_stack.base_url, phone=True, dark=dark)).page
+    await _shot(phone, f"phone-{theme}-sign-in")
+    await _sign_in(phone, name)
+    await _shot(phone, f"phone-{theme}-conversations")
+    nav = phone.get_by_role("navigation")
+    await nav.get_by_role("button", name=re.compile("Say hello")).first.click()
+    await expect(phone.get_by_role("textbox", name="Message", exact=True)).to_be_visible()
+    await expect(
+        phone.get_by_role("log", name="Messages").get_by_text("Say hello.")
+    ).to_be_visible()
+    await _shot(phone, f"phone-{theme}-chat")
+    # on a phone the chat fills the screen: nothing sticks out sideways
+    width = await phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width} px wide on a 390 px screen"

@@ -1,0 +1,49 @@
+/** How times read in the app (the browser's locale and time zone). */
+
+function sameDay(a: Date, b: Date): boolean {
+  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
+}
+
+/** A message's time: "14:05" today, "12 Mar, 14:05" this year, else with the year. */
+export function formatMessageTime(iso: string | null | undefined, now: Date = new Date()): string {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  const time = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" }).format(date);
+  if (sameDay(date, now)) return time;
+  const options: Intl.DateTimeFormatOptions =
+    date.getFullYear() === now.getFullYear()
+      ? { day: "numeric", month: "short" }
+      : { day: "numeric", month: "short", year: "numeric" };
+  return `${new Intl.DateTimeFormat(undefined, options).format(date)}, ${time}`;
+}
+
+/** A conversation's last activity in the list: the time today, else the date. */
+export function formatListTime(iso: string | null | undefined, now: Date = new Date()): string {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  if (sameDay(date, now)) {
+    return new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" }).format(date);
+  }
+  const options: Intl.DateTimeFormatOptions =
+    date.getFullYear() === now.getFullYear()
+      ? { day: "numeric", month: "short" }
+      : { day: "numeric", month: "short", year: "numeric" };
+  return new Intl.DateTimeFormat(undefined, options).format(date);
+}
+
+/** The full date and time, for a tooltip. */
+export function formatFull(iso: string | null | undefined): string {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  return new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" }).format(date);
+}
+
+export const UNTITLED = "Untitled conversation";
+
+export function conversationTitle(title: string | null | undefined): string {
+  const trimmed = (title ?? "").trim();
+  return trimmed || UNTITLED;
+}
