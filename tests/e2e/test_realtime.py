@@ -401,3 +401,37 @@ def test_the_turn_helper_raises_stage_errors_except_tts_whose_text_completes() -
         collector.see(Event("error", 1.2, llm))
     assert failed.value.stage == "llm" and failed.value.code == "unavailable"
     assert str(failed.value) == "llm failed (unavailable): language model is unavailable"
+
+
+# ------------------------------------------------------------------------- sources
+async def test_an_answer_names_the_documents_it_was_given_and_keeps_them(
+    june_stack: Stack,
+) -> None:
+    """The chunks retrieved for a question come with ``turn.done`` and stay on the stored
+    answer, so the person sees which of their documents June used, then and later."""
+    name = f"sources-{uuid.uuid4().hex[:8]}"
+    token = user_token(june_stack, name)
+    note = "# Shed\nThe key of the garden shed hangs on the hook behind the kitchen door.\n"
+    uploaded = httpx.post(
+        f"{june_stack.base_url}/v1/documents",
+        files={"file": ("shed-notes.md", note.encode(), "text/markdown")},
+        headers=auth_header(token),
+        timeout=120,
+    )
+    assert uploaded.status_code in (200, 201), uploaded.text
+    document_id = uploaded.json()["id"]
+    async with session(june_stack, token) as client:
+        await client.text("Where is the key of the garden shed?")
+        done, _ = await _until(client, "turn.done", timeout=120)
+    sources = done.get("sources")
+    assert sources and {s["document_name"] for s in sources} == {"shed-notes.md"}, sources
+    assert all(s["document_id"] == document_id and 0 < s["score"] <= 1 for s in sources)
+    stored = httpx.get(
+        f"{june_stack.base_url}/v1/conversations/{done.get('conversation_id')}/messages",
+        headers=auth_header(token),
+        timeout=30,
+    ).json()["data"]
+    answer = next(m for m in stored if m["id"] == done.get("message_id"))
+    assert answer["sources"] == sources
+    question = next(m for m in stored if m["role"] == "user")
+    assert question["sources"] == []

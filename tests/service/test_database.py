@@ -26,7 +26,7 @@ def migrated(postgres: EmbeddedPostgres) -> str:
 
 
 def test_migration_creates_the_schema_and_is_idempotent(migrated: str) -> None:
-    assert current_revision(migrated) == head_revision() == "0004"
+    assert current_revision(migrated) == head_revision() == "0005"
     upgrade(migrated)  # a second run changes nothing and does not fail
     engine = create_engine(migrated)
     with engine.connect() as conn:

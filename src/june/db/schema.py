@@ -72,6 +72,9 @@ class Message(Base):
     audio_key: Mapped[str | None] = mapped_column(String(500))
     #: Stage timings of the voice turn in seconds (end of speech → transcript, → first token …).
     timings: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    #: An answer's document chunks that were in its prompt: ``[{document_id, document_name,
+    #: chunk_index, score}]`` (the person sees which documents June used).
+    sources: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
     tokens_in: Mapped[int | None] = mapped_column(Integer)
     tokens_out: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

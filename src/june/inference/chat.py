@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
@@ -95,6 +96,8 @@ class TurnDone:
     total_s: float
     tool_rounds: int
     message_id: str
+    #: The retrieved chunks that were in the prompt (stored with the answer).
+    sources: tuple[SearchHit, ...] = ()
 
 
 TurnEvent = (
@@ -235,6 +238,7 @@ class ChatService:
             total_s=total_s,
             tool_rounds=rounds,
             message_id=message_id,
+            sources=tuple(hits),
         )
         if conversation_id is not None:
             await asyncio.to_thread(self._store, conversation_id, request.text, done)
@@ -282,7 +286,19 @@ class ChatService:
             "assistant",
             done.text,
             timings=timings,
+            sources=[source_record(hit) for hit in done.sources],
             tokens_out=done.completion_tokens,
             # the id announced in TurnStarted, so a caller can add to this message (voice timings)
             message_id=uuid.UUID(done.message_id),
         )
+
+
+def source_record(hit: SearchHit) -> dict[str, Any]:
+    """How a retrieved chunk is kept with the answer (``messages.sources``): what names the
+    document for the person, without the chunk's text."""
+    return {
+        "document_id": str(hit.document_id),
+        "document_name": hit.document_name,
+        "chunk_index": hit.chunk_index,
+        "score": round(float(hit.score), 4),
+    }

@@ -68,6 +68,8 @@ class TurnDone:
     transcript: str
     text: str
     timings: dict[str, float] = field(default_factory=dict)
+    #: The documents the answer was given from, as stored with it (``messages.sources``).
+    sources: list[dict[str, Any]] = field(default_factory=list)
     type: str = "turn.done"
 
 

@@ -34,7 +34,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import grpc
 import structlog
@@ -168,6 +168,8 @@ class VoiceTurn:
         self.conversation_id = request.conversation_id
         self.message_id = ""
         self.text = ""
+        #: The document chunks the answer was given from (the inference service's ``sources``).
+        self.sources: list[dict[str, Any]] = []
         #: Seconds of answer audio sent, and when its first chunk went out (playback estimate).
         self.audio_s = 0.0
         self.first_audio_at = 0.0
@@ -322,6 +324,8 @@ class VoiceTurn:
                         marks.setdefault("first_sentence", time.perf_counter())
                     if request.speak and not self._detached:
                         self._speak(delta)
+                elif kind == "sources":
+                    self.sources = [source_json(source) for source in response.sources.sources]
                 elif kind == "done":
                     done = response.done
         except _StageFailed as error:
@@ -378,6 +382,7 @@ class VoiceTurn:
                     last.transcript,
                     self.text,
                     timings,
+                    self.sources,
                 )
             )
 
@@ -471,6 +476,17 @@ class VoiceTurn:
             sentence_at = max(m.get("first_sentence", 0.0), m.get("tts_request", 0.0))
             timings["tts_first_chunk_s"] = round(max(0.0, m["first_audio"] - sentence_at), 4)
         return timings
+
+
+def source_json(source: llm_pb2.Source) -> dict[str, Any]:
+    """A retrieved chunk as ``turn.done`` carries it: the same fields as stored with the
+    answer (``june.inference.chat.source_record``), so a client reads both alike."""
+    return {
+        "document_id": source.document_id,
+        "document_name": source.document_name,
+        "chunk_index": source.chunk_index,
+        "score": round(float(source.score), 4),
+    }
 
 
 class _StageFailed(Exception):
