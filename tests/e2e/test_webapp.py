@@ -250,3 +250,50 @@ async def test_screens_on_a_phone_and_a_desktop(june_stack: Stack, open_tab, dar
     # on a phone the chat fills the screen: nothing sticks out sideways
     width = await phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page is {width} px wide on a 390 px screen"
+
+
+async def test_an_uploaded_document_is_named_as_the_source_of_an_answer(
+    june_stack: Stack, open_tab, tmp_path: Path
+) -> None:
+    name = _user(june_stack)
+    page = (await open_tab(june_stack.base_url)).page
+    await _sign_in(page, name)
+    await page.get_by_role("button", name="Documents").click()
+    panel = page.get_by_role("dialog", name="Documents")
+    note = tmp_path / "shed-notes.md"
+    note.write_text("# Shed\nThe key of the garden shed hangs behind the kitchen door.\n")
+    await panel.get_by_label("Upload a document").set_input_files(str(note))
+    listed = panel.get_by_role("list", name="Your documents")
+    await expect(listed.get_by_text("shed-notes.md")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    await _shot(page, "desktop-light-documents")
+    await panel.get_by_role("button", name="Close").click()
+    await page.get_by_role("button", name="New conversation").click()
+    await _send(page, "Where is the key of the garden shed?")
+    log = page.get_by_role("log", name="Messages")
+    sources = log.get_by_role("list", name="Sources")
+    await expect(sources.get_by_text("shed-notes.md")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    await expect(page.get_by_role("button", name="Stop")).to_be_hidden(timeout=ANSWER_TIMEOUT_MS)
+    await page.reload()  # the sources are stored with the answer
+    nav = page.get_by_role("navigation")
+    await nav.get_by_role("button", name=re.compile("garden shed")).click()
+    await expect(sources.get_by_text("shed-notes.md")).to_be_visible()
+
+
+async def test_a_document_named_like_markup_shows_as_that_text_and_runs_nothing(
+    june_stack: Stack, open_tab
+) -> None:
+    name = _user(june_stack)
+    page = (await open_tab(june_stack.base_url)).page
+    await _sign_in(page, name)
+    await page.get_by_role("button", name="Documents").click()
+    panel = page.get_by_role("dialog", name="Documents")
+    payload = {"name": XSS, "mimeType": "text/plain", "buffer": b"Lemons grow in the south."}
+    await panel.get_by_label("Upload a document").set_input_files(payload)
+    listed = panel.get_by_role("list", name="Your documents")
+    await expect(listed.get_by_text(XSS, exact=True)).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    await panel.get_by_role("button", name="Close").click()
+    await page.get_by_role("button", name="New conversation").click()
+    await _send(page, "Where do lemons grow?")
+    sources = page.get_by_role("log", name="Messages").get_by_role("list", name="Sources")
+    await expect(sources.get_by_text(XSS, exact=True)).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    assert await page.locator("img[src='x']").count() == 0

@@ -47,3 +47,18 @@ export function conversationTitle(title: string | null | undefined): string {
   const trimmed = (title ?? "").trim();
   return trimmed || UNTITLED;
 }
+
+/** A size in bytes as people read it: "512 bytes", "12 KB", "3.4 MB" (1 KB = 1,000 bytes). */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return "";
+  if (bytes < 1000) return bytes === 1 ? "1 byte" : `${Math.round(bytes)} bytes`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 999.5 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  const digits = value < 10 ? 1 : 0;
+  return `${value.toFixed(digits)} ${units[unit]}`;
+}

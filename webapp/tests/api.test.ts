@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError, NetworkError, describeError, describeStageError } from "../src/api/errors";
 import { Http, SESSION_EXPIRED } from "../src/api/http";
 import { AuthSession, REFRESH_TOKEN_KEY, refreshDelayMs } from "../src/api/session";
-import { fakeFetch } from "./fakes";
+import { FakeXMLHttpRequest, fakeFetch, fakeXhr } from "./fakes";
 
 const pair = (n: number, expires_in = 900) => ({
   access_token: `A${n}`,
@@ -12,7 +12,10 @@ const pair = (n: number, expires_in = 900) => ({
 });
 const me = { id: "u1", name: "ada", is_admin: true, via: "jwt" };
 
-afterEach(() => vi.useRealTimers());
+afterEach(() => {
+  vi.useRealTimers();
+  FakeXMLHttpRequest.reset();
+});
 
 describe("Http", () => {
   it("turns the gateway's error body into an ApiError with its message, and 429's Retry-After", async () => {
@@ -76,6 +79,82 @@ describe("Http", () => {
     tokens.refresh.mockImplementation(async () => true); // refreshed, but still refused
     await expect(http.get("/v1/conversations")).rejects.toBeInstanceOf(ApiError);
     expect(tokens.expire).toHaveBeenCalledWith(SESSION_EXPIRED);
+  });
+});
+
+describe("Http.upload (XMLHttpRequest, for upload progress)", () => {
+  function form() {
+    const data = new FormData();
+    data.append("file", new File(["# Notes"], "notes.md", { type: "text/markdown" }), "notes.md");
+    return data;
+  }
+
+  it("posts the form with the token, reports progress, and parses the JSON answer", async () => {
+    const tokens = { accessToken: () => "ACCESS", refresh: vi.fn(async () => true), expire: vi.fn() };
+    const http = new Http(tokens, fakeFetch({}).fetchImpl, fakeXhr);
+    const progress: Array<[number, number]> = [];
+    const result = http.upload("/v1/documents", form(), { onProgress: (loaded, total) => progress.push([loaded, total]) });
+    const xhr = FakeXMLHttpRequest.last();
+    expect(xhr).toMatchObject({ method: "POST", url: "/v1/documents" });
+    expect(xhr.headers).toEqual({ Accept: "application/json", Authorization: "Bearer ACCESS" });
+    expect((xhr.field("file") as File).name).toBe("notes.md");
+    xhr.progress(3, 7);
+    xhr.progress(7, 7);
+    xhr.respond(201, { id: "d1", name: "notes.md" });
+    await expect(result).resolves.toEqual({ id: "d1", name: "notes.md" });
+    expect(progress).toEqual([
+      [3, 7],
+      [7, 7],
+    ]);
+    expect(tokens.refresh).not.toHaveBeenCalled();
+  });
+
+  it("on a 401 refreshes once and sends the form again; a second 401 ends the session", async () => {
+    let token = "OLD";
+    const tokens = {
+      accessToken: () => token,
+      refresh: vi.fn(async () => {
+        token = "NEW";
+        return true;
+      }),
+      expire: vi.fn(),
+    };
+    FakeXMLHttpRequest.onSend = (xhr) =>
+      queueMicrotask(() =>
+        xhr.headers.Authorization === "Bearer NEW"
+          ? xhr.respond(201, { id: "d1" })
+          : xhr.respond(401, { error: { code: "invalid_token", message: "expired" } }),
+      );
+    const http = new Http(tokens, fakeFetch({}).fetchImpl, fakeXhr);
+    await expect(http.upload("/v1/documents", form())).resolves.toEqual({ id: "d1" });
+    expect(FakeXMLHttpRequest.instances.map((x) => x.headers.Authorization)).toEqual(["Bearer OLD", "Bearer NEW"]);
+    expect(FakeXMLHttpRequest.instances[1].field("file")).toBeInstanceOf(File);
+    expect(tokens.refresh).toHaveBeenCalledTimes(1);
+
+    token = "BAD";
+    tokens.refresh.mockImplementation(async () => true); // refreshed, but still refused
+    await expect(http.upload("/v1/documents", form())).rejects.toBeInstanceOf(ApiError);
+    expect(tokens.expire).toHaveBeenCalledWith(SESSION_EXPIRED);
+  });
+
+  it("a refusal is an ApiError with the server's message; a dropped connection a NetworkError; abort an AbortError", async () => {
+    const http = new Http(null, fakeFetch({}).fetchImpl, fakeXhr);
+    const refused = http.upload("/v1/documents", form());
+    FakeXMLHttpRequest.last().respond(413, { error: { code: "too_large", message: "the document is over 52428800 bytes" } });
+    const error = await refused.catch((e) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 413, code: "too_large" });
+    expect(describeError(error)).toBe("the document is over 52428800 bytes.");
+
+    const dropped = http.upload("/v1/documents", form());
+    FakeXMLHttpRequest.last().fail();
+    await expect(dropped).rejects.toBeInstanceOf(NetworkError);
+
+    const controller = new AbortController();
+    const cancelled = http.upload("/v1/documents", form(), { signal: controller.signal });
+    controller.abort();
+    await expect(cancelled).rejects.toMatchObject({ name: "AbortError" });
+    expect(FakeXMLHttpRequest.last().aborted).toBe(true);
   });
 });
 

@@ -48,7 +48,7 @@ describe("stored strings are text, never HTML", () => {
           onLoadMore={() => {}}
         />
         <ol>
-          <MessageBubble message={{ ...bubble("see"), sources: [{ document_id: "d", document_name: XSS }] }} />
+          <MessageBubble message={{ ...bubble("see"), sources: [{ document_id: "d", document_name: XSS, chunk_index: 0, score: 0.5 }] }} />
         </ol>
       </>,
     );
@@ -252,6 +252,77 @@ describe("the signed-in app", () => {
     await user.click(within(nav).getByRole("button", { name: "Delete" }));
     await waitFor(() => expect(within(nav).queryByText(XSS)).toBeNull());
     expect(api.calls.find((c) => c.method === "DELETE")?.url).toBe("/v1/conversations/c2");
+  });
+
+  it("shows the documents June's answer drew on under its bubble: “Sources”, each document once, best first", async () => {
+    const { user } = await signIn();
+    await user.click(screen.getByRole("button", { name: /Trip to Rome/ }));
+    const socket = FakeWebSocket.last();
+    act(() => {
+      socket.open();
+      socket.receive({ type: "session.started", session_id: "s", conversation_id: "c1", input: {}, output: {}, vad: true, max_tokens: 0 });
+    });
+    const log = await screen.findByRole("log", { name: "Messages" });
+    await within(log).findByText("Book a hotel");
+    act(() => {
+      socket.receive({ type: "transcript.final", turn_id: "t1", text: "What is my rent?" });
+      socket.receive({ type: "answer.delta", turn_id: "t1", text: "Your rent is 900 euros." });
+    });
+    const answer = within(log).getByText("Your rent is 900 euros.").closest("li") as HTMLElement;
+    expect(within(answer).queryByText("Sources")).toBeNull();
+    // turn.done also refreshes the conversation list: let that finish inside act
+    await act(async () =>
+      socket.receive({
+        type: "turn.done", turn_id: "t1", conversation_id: "c1", message_id: "m3",
+        transcript: "What is my rent?", text: "Your rent is 900 euros.", timings: {},
+        sources: [
+          { document_id: "d1", document_name: "Lease.pdf", chunk_index: 3, score: 0.61 },
+          { document_id: "d2", document_name: "House rules.md", chunk_index: 0, score: 0.83 },
+          { document_id: "d1", document_name: "Lease.pdf", chunk_index: 4, score: 0.58 },
+        ],
+      }),
+    );
+    const sources = within(answer).getByRole("list", { name: "Sources" });
+    expect(within(sources).getAllByRole("listitem").map((item) => item.textContent)).toEqual(["House rules.md", "Lease.pdf"]);
+    expect(within(log).getAllByText("Lease.pdf")).toHaveLength(1);
+    expect(within(log).getAllByText("Sources")).toHaveLength(1);
+  });
+
+  it("shows a stored answer's sources, also after a reload", async () => {
+    const sources = [
+      { document_id: "d1", document_name: "Lease.pdf", chunk_index: 3, score: 0.7 },
+      { document_id: "d1", document_name: "Lease.pdf", chunk_index: 5, score: 0.64 },
+      { document_id: "d2", document_name: XSS, chunk_index: 1, score: 0.52 },
+    ];
+    const routes = {
+      "GET /v1/conversations/c1/messages": {
+        body: {
+          object: "list",
+          data: [message("m1", "user", "What is my rent?"), { ...message("m2", "assistant", "Your rent is 900 euros."), sources }],
+          has_more: false,
+          next_before: null,
+        },
+      },
+      "POST /v1/auth/refresh": { body: pair },
+    };
+    const check = async () => {
+      const log = await screen.findByRole("log", { name: "Messages" });
+      const answer = (await within(log).findByText("Your rent is 900 euros.")).closest("li") as HTMLElement;
+      const list = within(answer).getByRole("list", { name: "Sources" });
+      expect(within(list).getAllByRole("listitem").map((item) => item.textContent)).toEqual(["Lease.pdf", XSS]);
+      expect(within(log).getByText("What is my rent?").closest("li")).not.toHaveTextContent("Sources");
+      expect(document.querySelector("img")).toBeNull();
+    };
+    const { api, user, view } = await signIn(routes);
+    await user.click(screen.getByRole("button", { name: /Trip to Rome/ }));
+    await check();
+
+    // a reload: a new page, signed in again from the stored refresh token
+    view.unmount();
+    render(<App session={new AuthSession({ fetchImpl: api.fetchImpl, storage: localStorage })} />);
+    await user.click(await screen.findByRole("button", { name: /Trip to Rome/ }));
+    await check();
+    expect(api.calls.filter((c) => c.url.startsWith("/v1/conversations/c1/messages"))).toHaveLength(2);
   });
 
   it("Sign out forgets the tokens and goes back to sign-in", async () => {

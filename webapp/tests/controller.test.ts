@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Http } from "../src/api/http";
+import type { StoredMessage } from "../src/api/types";
 import { PcmPlayer } from "../src/audio/player";
-import { ChatController } from "../src/chat/controller";
+import { ChatController, fromStored } from "../src/chat/controller";
+import { citedDocuments } from "../src/chat/sources";
 import { RealtimeClient } from "../src/realtime/client";
 import { FakeAudioContext, FakeWebSocket, type Route, fakeFetch, pcm, socketFactory } from "./fakes";
 
@@ -95,6 +97,54 @@ describe("ChatController", () => {
     expect(t.state().messages.at(-1)).toMatchObject({ text: "It is noon.", status: "done", id: "m9" });
     expect(t.state().answering).toBe(false);
     expect(t.saved).toEqual(["c1"]);
+  });
+
+  it("keeps the sources of turn.done and of stored messages (none: an empty list)", async () => {
+    const sources = [
+      { document_id: "d1", document_name: "Lease.pdf", chunk_index: 3, score: 0.61 },
+      { document_id: "d2", document_name: "House rules.md", chunk_index: 0, score: 0.83 },
+    ];
+    const t = setup({
+      "GET /v1/conversations/c1/messages": {
+        body: {
+          object: "list",
+          data: [message("m1", "user", "rent?"), { ...message("m2", "assistant", "900 euros."), sources }, { ...message("m3", "assistant", "hm"), sources: null }],
+          has_more: false,
+          next_before: null,
+        },
+      },
+    });
+    const socket = await openReady(t);
+    expect(t.state().messages.map((m) => m.sources)).toEqual([[], sources, []]);
+
+    t.controller.send("and the deposit?");
+    socket.receive({ type: "transcript.final", turn_id: "t1", text: "and the deposit?" });
+    socket.receive({ type: "answer.delta", turn_id: "t1", text: "Two months." });
+    expect(t.state().messages.at(-1)?.sources).toEqual([]);
+    socket.receive({
+      type: "turn.done", turn_id: "t1", conversation_id: "c1", message_id: "m9",
+      transcript: "and the deposit?", text: "Two months.", timings: {}, sources: [sources[0]],
+    });
+    expect(t.state().messages.at(-1)).toMatchObject({ status: "done", sources: [sources[0]] });
+    // an older gateway sends no sources: none shown
+    expect(fromStored(message("m4", "assistant", "x") as StoredMessage).sources).toEqual([]);
+  });
+
+  it("names each cited document once, best score first", () => {
+    expect(
+      citedDocuments([
+        { document_id: "d1", document_name: "Lease.pdf", chunk_index: 3, score: 0.61 },
+        { document_id: "d2", document_name: "House rules.md", chunk_index: 0, score: 0.83 },
+        { document_id: "d1", document_name: "Lease.pdf", chunk_index: 4, score: 0.9 },
+        { document_id: "d3", document_name: "", chunk_index: 0, score: 0.2 },
+      ]),
+    ).toEqual([
+      { id: "d1", name: "Lease.pdf" },
+      { id: "d2", name: "House rules.md" },
+      { id: "d3", name: "Untitled document" },
+    ]);
+    expect(citedDocuments([])).toEqual([]);
+    expect(citedDocuments(undefined)).toEqual([]);
   });
 
   it("plays the turn's audio, and stops it on turn.cancelled and on audio.stop", async () => {

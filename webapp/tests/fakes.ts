@@ -196,3 +196,105 @@ export function fakeFetch(routes: Record<string, Route | Handler>) {
   };
   return { fetchImpl, calls };
 }
+
+/**
+ * An XMLHttpRequest the test answers: it records what was sent (method, URL,
+ * headers, the FormData body), and the test reports upload progress and
+ * answers (`progress`, `respond`, `fail`). `FakeXMLHttpRequest.onSend` may
+ * answer every request as it is sent.
+ */
+export class FakeXMLHttpRequest {
+  static instances: FakeXMLHttpRequest[] = [];
+  static onSend: ((xhr: FakeXMLHttpRequest) => void) | null = null;
+
+  method = "";
+  url = "";
+  readonly headers: Record<string, string> = {};
+  body: unknown = undefined;
+  sent = false;
+  done = false;
+  aborted = false;
+  status = 0;
+  statusText = "";
+  responseText = "";
+  private responseHeaders: Record<string, string> = {};
+  readonly upload: { onprogress: ((event: ProgressEvent) => void) | null } = { onprogress: null };
+  onload: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  ontimeout: (() => void) | null = null;
+  onabort: (() => void) | null = null;
+
+  constructor() {
+    FakeXMLHttpRequest.instances.push(this);
+  }
+
+  static reset(): void {
+    FakeXMLHttpRequest.instances = [];
+    FakeXMLHttpRequest.onSend = null;
+  }
+
+  static last(): FakeXMLHttpRequest {
+    const xhr = FakeXMLHttpRequest.instances[FakeXMLHttpRequest.instances.length - 1];
+    if (!xhr) throw new Error("no XMLHttpRequest was made");
+    return xhr;
+  }
+
+  /** Requests sent and not answered yet. */
+  static pending(): FakeXMLHttpRequest[] {
+    return FakeXMLHttpRequest.instances.filter((x) => x.sent && !x.done);
+  }
+
+  open(method: string, url: string): void {
+    this.method = method;
+    this.url = url;
+  }
+
+  setRequestHeader(name: string, value: string): void {
+    this.headers[name] = value;
+  }
+
+  getResponseHeader(name: string): string | null {
+    return this.responseHeaders[name.toLowerCase()] ?? null;
+  }
+
+  send(body?: unknown): void {
+    this.body = body;
+    this.sent = true;
+    FakeXMLHttpRequest.onSend?.(this);
+  }
+
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    this.aborted = true;
+    this.onabort?.();
+  }
+
+  /** The value of form field `name` of the body (a File for a file). */
+  field(name: string): FormDataEntryValue | null {
+    return this.body instanceof FormData ? this.body.get(name) : null;
+  }
+
+  // ---- the server's side ----
+
+  progress(loaded: number, total: number): void {
+    this.upload.onprogress?.({ lengthComputable: true, loaded, total } as ProgressEvent);
+  }
+
+  respond(status: number, body?: unknown, headers: Record<string, string> = {}): void {
+    this.done = true;
+    this.status = status;
+    this.responseText = body === undefined ? "" : JSON.stringify(body);
+    this.responseHeaders = { "content-type": "application/json" };
+    for (const [name, value] of Object.entries(headers)) this.responseHeaders[name.toLowerCase()] = value;
+    this.onload?.();
+  }
+
+  fail(): void {
+    this.done = true;
+    this.onerror?.();
+  }
+}
+
+/** `new FakeXMLHttpRequest()` as the app's XMLHttpRequest factory. */
+export const fakeXhr = () => new FakeXMLHttpRequest() as unknown as XMLHttpRequest;

@@ -33,15 +33,31 @@ export interface Conversation {
 }
 
 /**
- * A source an answer drew on (a chunk of one of the person's documents).
- * Mirrors `llm.proto`'s `Source`.
+ * A source an answer drew on: a chunk of one of the person's documents that
+ * was put in the prompt (several chunks of one document are several sources).
+ * On `turn.done` and on stored assistant messages; mirrors `llm.proto`'s `Source`.
  */
 export interface Source {
   document_id: string;
-  document_name?: string;
-  chunk_index?: number;
-  score?: number;
+  document_name: string;
+  chunk_index: number;
+  /** Closeness to the question (cosine): higher is better. */
+  score: number;
   text?: string;
+}
+
+/** `GET /v1/documents` (items), `POST /v1/documents` (src/june/gateway/routes/documents.py). */
+export interface StoredDocument {
+  id: string;
+  object?: "document";
+  name: string;
+  /** What June read it as: text/plain, text/markdown, text/html or application/pdf. */
+  mime_type: string;
+  size_bytes: number;
+  sha256: string;
+  chunk_count: number;
+  /** ISO 8601: when it was added. */
+  created_at: string;
 }
 
 export interface StoredMessage {
@@ -54,10 +70,8 @@ export interface StoredMessage {
   tokens_in: number | null;
   tokens_out: number | null;
   has_audio: boolean;
-  // TODO(sources): the messages API does not return an answer's sources yet
-  // (history.py `_message` has no such field); once it does, they show under
-  // the bubble: the app already renders `sources` when present.
-  sources?: Source[];
+  /** The document chunks an assistant message drew on (absent or empty: none). */
+  sources?: Source[] | null;
 }
 
 /** A page of a list endpoint. */

@@ -103,7 +103,7 @@ export function fromStored(message: StoredMessage): ChatMessage {
     createdAt: message.created_at ?? new Date().toISOString(),
     turnId: null,
     status: message.role === "user" ? "sent" : "done",
-    sources: message.sources ?? [],
+    sources: Array.isArray(message.sources) ? message.sources : [],
     audioSeconds: 0,
   };
 }
@@ -395,8 +395,7 @@ export class ChatController {
           id: event.message_id || m.id,
           text: event.text || m.text,
           status: "done",
-          // TODO(sources): turn.done carries no sources (nor document names) yet; shown once it does.
-          sources: event.sources ?? m.sources,
+          sources: Array.isArray(event.sources) ? event.sources : m.sources,
         }));
         this.endTurn(event.turn_id);
         if (event.conversation_id) {
@@ -449,7 +448,7 @@ export class ChatController {
         turnId,
         status: "sent",
         sources: [],
-          audioSeconds: 0,
+        audioSeconds: 0,
       });
     }
     messages.push({
@@ -461,7 +460,7 @@ export class ChatController {
       turnId,
       status: "streaming",
       sources: [],
-          audioSeconds: 0,
+      audioSeconds: 0,
     });
     this.activeTurn = turnId;
     this.set({ messages, answering: true, partialTranscript: "" });

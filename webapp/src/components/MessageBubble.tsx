@@ -1,6 +1,11 @@
-/** One message: the person's on the right, June's on the left, with its time. Text only, never HTML. */
+/**
+ * One message: the person's on the right, June's on the left, with its time;
+ * under June's answer, the documents it drew on ("Sources"). Text only, never HTML.
+ */
 
+import { useId } from "react";
 import type { ChatMessage } from "../chat/controller";
+import { citedDocuments } from "../chat/sources";
 import { formatFull, formatMessageTime } from "../format";
 import { SpeakerOnIcon } from "./Icons";
 
@@ -15,6 +20,8 @@ export function MessageBubble({ message }: { message: ChatMessage }) {
   const mine = message.role === "user";
   const streaming = message.status === "streaming";
   const status = message.status === "failed" && mine ? "Not sent" : STATUS_WORDS[message.status];
+  const sourcesLabel = useId();
+  const cited = mine ? [] : citedDocuments(message.sources);
   return (
     <li className={`message ${mine ? "mine" : "theirs"}`} aria-busy={streaming || undefined}>
       <div className={`bubble status-${message.status}`}>
@@ -31,15 +38,14 @@ export function MessageBubble({ message }: { message: ChatMessage }) {
             </span>
           </p>
         ) : null}
-        {message.sources.length > 0 ? (
+        {cited.length > 0 ? (
           <div className="sources">
-            <span className="sources-label">Sources</span>
-            <ul>
-              {message.sources.map((source, index) => (
-                <li key={`${source.document_id}-${source.chunk_index ?? index}`}>
-                  {/* TODO(sources): document names are not on turn.done / the messages API yet. */}
-                  {source.document_name || "a document"}
-                </li>
+            <span className="sources-label" id={sourcesLabel}>
+              Sources
+            </span>
+            <ul aria-labelledby={sourcesLabel}>
+              {cited.map((document) => (
+                <li key={document.id}>{document.name}</li>
               ))}
             </ul>
           </div>

@@ -1,7 +1,8 @@
 /**
  * The signed-in app: the conversation list in a <nav>, the open conversation
  * in <main>. On a phone only one of them shows at a time (the chat has a back
- * button); on a desktop the list stays on the left.
+ * button); on a desktop the list stays on the left. "Documents" opens the
+ * documents panel over both (the rest of the page is inert meanwhile).
  */
 
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
@@ -9,9 +10,11 @@ import type { AuthSession } from "../api/session";
 import type { Me } from "../api/types";
 import { ChatController } from "../chat/controller";
 import { useConversations } from "../chat/useConversations";
+import { useDocuments } from "../documents/useDocuments";
 import { conversationTitle } from "../format";
 import { ChatView, type ChatViewHandle } from "./ChatView";
 import { ConversationList } from "./ConversationList";
+import { DocumentsPanel } from "./DocumentsPanel";
 import { PlusIcon } from "./Icons";
 
 export interface WorkspaceProps {
@@ -38,6 +41,9 @@ export function Workspace({ session, user, onError }: WorkspaceProps) {
   const conversations = useConversations(session.http, onError);
   const refreshList = useRef(conversations.refresh);
   refreshList.current = conversations.refresh;
+  const documents = useDocuments(session.http, onError);
+  const [documentsOpen, setDocumentsOpen] = useState(false);
+  const documentsButton = useRef<HTMLButtonElement>(null);
 
   const [controller] = useState(
     () =>
@@ -103,17 +109,38 @@ export function Workspace({ session, user, onError }: WorkspaceProps) {
     [controller, conversations],
   );
 
+  const refreshDocuments = documents.refresh;
+  const openDocuments = useCallback(() => {
+    setDocumentsOpen(true);
+    void refreshDocuments();
+  }, [refreshDocuments]);
+
+  const closeDocuments = useCallback(() => {
+    setDocumentsOpen(false);
+    documentsButton.current?.focus();
+  }, []);
+
   const active = state.isOpen ? state.conversationId : null;
   const current = conversations.items.find((c) => c.id === active);
   const title = state.conversationId === null ? "New conversation" : conversationTitle(current?.title);
 
   return (
     <div className="workspace" data-view={state.isOpen ? "chat" : "list"}>
-      <nav className="sidebar" aria-label="Conversations">
+      <nav className="sidebar" aria-label="Conversations" inert={documentsOpen}>
         <div className="sidebar-header">
           <h1 className="brand">June</h1>
           <div className="account">
             {user ? <span className="user-name">{user.name}</span> : null}
+            <button
+              type="button"
+              ref={documentsButton}
+              className="small"
+              aria-haspopup="dialog"
+              aria-expanded={documentsOpen}
+              onClick={openDocuments}
+            >
+              Documents
+            </button>
             <button type="button" className="small" onClick={() => session.signOut()}>
               Sign out
             </button>
@@ -140,7 +167,7 @@ export function Workspace({ session, user, onError }: WorkspaceProps) {
           onLoadMore={() => void conversations.loadMore()}
         />
       </nav>
-      <main className="main">
+      <main className="main" inert={documentsOpen}>
         {state.isOpen ? (
           <ChatView
             ref={chat}
@@ -159,6 +186,7 @@ export function Workspace({ session, user, onError }: WorkspaceProps) {
           </div>
         )}
       </main>
+      {documentsOpen ? <DocumentsPanel documents={documents} onClose={closeDocuments} /> : null}
     </div>
   );
 }

@@ -84,9 +84,7 @@ export interface TurnDoneEvent {
   transcript: string;
   text: string;
   timings: Record<string, number>;
-  // TODO(sources): the gateway does not put the answer's sources on turn.done
-  // yet (june.voice.events.TurnDone has no such field); once it does, with the
-  // documents' names, the bubble shows them (see MessageBubble).
+  /** The document chunks the answer drew on, with their documents' names (absent or empty: none). */
   sources?: Source[];
 }
 
