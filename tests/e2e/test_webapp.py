@@ -297,3 +297,178 @@ async def test_a_document_named_like_markup_shows_as_that_text_and_runs_nothing(
     sources = page.get_by_role("log", name="Messages").get_by_role("list", name="Sources")
     await expect(sources.get_by_text(XSS, exact=True)).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
     assert await page.locator("img[src='x']").count() == 0
+
+
+# ------------------------------------------------------------------------ voice
+#: "Well now, Ennis, I declare you have a head and so has my stick." (4.4 s, LibriSpeech)
+VOICE_CLIP = "1089-134686-0010"
+
+
+def _fake_microphone(folder: Path, lead_s: float, tail_s: float) -> Path:
+    """The clip as Chromium's fake microphone plays it (in a loop): 48 kHz mono s16 WAV,
+    with silence before and after."""
+    import wave
+
+    import numpy as np
+
+    from tests.speech import load_clip
+
+    pcm = load_clip(VOICE_CLIP).pcm
+    rate = 48_000
+    upsampled = np.interp(np.arange(len(pcm) * 3) / 3, np.arange(len(pcm)), pcm)
+    audio = np.concatenate([np.zeros(int(rate * lead_s)), upsampled, np.zeros(int(rate * tail_s))])
+    path = folder / f"microphone-{lead_s}-{tail_s}.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+@pytest.fixture(scope="module")
+async def voice_browser(
+    built_app: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Browser]:
+    """Chromium whose microphone is the speech clip, looping: 0.5 s of silence, the clip,
+    then 6 s of silence (time for June to answer before the clip comes round again)."""
+    microphone = _fake_microphone(tmp_path_factory.mktemp("microphone"), 0.5, 6.0)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--autoplay-policy=no-user-gesture-required",
+                "--no-sandbox",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={microphone}",
+            ],
+        )
+        yield browser
+        await browser.close()
+
+
+@dataclass
+class Frames:
+    """The realtime socket's frames as the browser sent and received them, with times."""
+
+    sent: list[tuple[float, object]] = field(default_factory=list)
+    received: list[tuple[float, object]] = field(default_factory=list)
+
+    def watch(self, page: Page) -> None:
+        import time
+
+        def on_socket(socket) -> None:  # type: ignore[no-untyped-def]
+            socket.on("framesent", lambda f: self.sent.append((time.perf_counter(), f)))
+            socket.on("framereceived", lambda f: self.received.append((time.perf_counter(), f)))
+
+        page.on("websocket", on_socket)
+
+    def events(self, kind: str) -> list[tuple[float, dict]]:
+        import json
+
+        found = []
+        for at, frame in self.received:
+            if isinstance(frame, str) and f'"{kind}"' in frame:
+                body = json.loads(frame)
+                if body.get("type") == kind:
+                    found.append((at, body))
+        return found
+
+    def first_audio_after(self, at: float) -> float | None:
+        return next((t for t, f in self.received if isinstance(f, bytes) and t > at), None)
+
+    def commits(self) -> list[float]:
+        return [t for t, f in self.sent if isinstance(f, str) and "input_audio.commit" in f]
+
+
+#: An <audio> element's duration once its metadata is loaded (a Blob URL loads at once).
+LOADED_DURATION = """a => new Promise(done => a.readyState >= 1 ? done(a.duration)
+    : a.addEventListener("loadedmetadata", () => done(a.duration), {once: true}))"""
+
+
+async def _open_voice_tab(browser: Browser, url: str) -> Tab:
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 800}, permissions=["microphone"]
+    )
+    page = await context.new_page()
+    tab = Tab(page)
+    page.on("pageerror", lambda error: tab.errors.append(str(error)))
+    page.on("dialog", lambda dialog: tab.dialogs.append(dialog.message))
+    await page.goto(url)
+    return tab
+
+
+async def test_a_voice_message_shows_its_transcript_and_plays_june_s_answer(
+    june_stack: Stack, voice_browser: Browser
+) -> None:
+    from tests.speech import load_clip, wer
+
+    name = _user(june_stack)
+    tab = await _open_voice_tab(voice_browser, june_stack.base_url)
+    page = tab.page
+    frames = Frames()
+    frames.watch(page)
+    try:
+        await _sign_in(page, name)
+        await page.get_by_role("button", name="New conversation").click()
+        record = page.get_by_role("button", name="Record voice message")
+        await expect(record).to_be_enabled()
+        # click to start, click to send: the fake microphone says the clip after 0.5 s
+        await record.click()
+        await expect(record).to_have_attribute("aria-pressed", "true")
+        await page.wait_for_timeout(5_500)
+        await record.click()
+        log = page.get_by_role("log", name="Messages")
+        recording = log.get_by_label("Your recording")
+        await expect(recording).to_have_count(1, timeout=ANSWER_TIMEOUT_MS)
+        answer = log.get_by_label("June's answer")
+        await expect(answer).to_have_count(1, timeout=ANSWER_TIMEOUT_MS)
+        await _shot(page, "desktop-light-voice-message")
+        # both copies can be played back: the recording and June's whole answer
+        for player in (recording, answer):
+            seconds = await player.evaluate(LOADED_DURATION)
+            assert seconds > 0.3, (await player.get_attribute("aria-label"), seconds)
+        (_, final), *_ = frames.events("transcript.final")
+        clip = load_clip(VOICE_CLIP)
+        assert wer(clip.text, final["text"]) <= 0.25, final["text"]
+        await expect(log.get_by_text(final["text"])).to_be_visible()
+        (commit_at, *_) = frames.commits()
+        first_audio_at = frames.first_audio_after(commit_at)
+        assert first_audio_at is not None, "June's answer audio came to the browser"
+        (_, done), *_ = frames.events("turn.done")
+        print(  # the figure for the closing note: the browser's view beside the server's
+            f"\nbrowser: commit → first audio {first_audio_at - commit_at:.3f} s; "
+            f"server: first_audio_s {done['timings'].get('first_audio_s')}"
+        )
+    finally:
+        await page.context.close()
+    tab.assert_clean()
+
+
+async def test_call_mode_answers_two_spoken_turns_in_a_row(
+    june_stack: Stack, voice_browser: Browser
+) -> None:
+    name = _user(june_stack)
+    tab = await _open_voice_tab(voice_browser, june_stack.base_url)
+    page = tab.page
+    frames = Frames()
+    frames.watch(page)
+    try:
+        await _sign_in(page, name)
+        await page.get_by_role("button", name="New conversation").click()
+        call = page.get_by_role("button", name="Call")
+        await call.click()
+        await expect(call).to_have_attribute("aria-pressed", "true")
+        status = page.get_by_role("status", name="Call status")
+        await expect(status).to_have_text("Listening", timeout=30_000)
+        # the looping microphone says the clip every 10.9 s: two turns, each answered
+        log = page.get_by_role("log", name="Messages")
+        await expect(log.get_by_label("June's answer")).to_have_count(2, timeout=ANSWER_TIMEOUT_MS)
+        await _shot(page, "desktop-light-call")
+        assert len(frames.events("turn.done")) >= 2
+        await call.click()
+        await expect(call).to_have_attribute("aria-pressed", "false")
+    finally:
+        await page.context.close()
+    tab.assert_clean()

@@ -69,6 +69,9 @@ export class PcmPlayer {
   private enabledValue = true;
   private playingValue = false;
   private readonly listeners = new Set<(playing: boolean) => void>();
+  private readonly endListeners = new Set<(turnId: string) => void>();
+  /** Each turn's audio as played (s16le bytes), for a replayable copy. */
+  private readonly collected = new Map<string, { pieces: Uint8Array[]; sampleRate: number; channels: number }>();
 
   constructor(createContext: ContextFactory = defaultContext) {
     this.createContext = createContext;
@@ -86,6 +89,28 @@ export class PcmPlayer {
   onPlayingChange(listener: (playing: boolean) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Called when the last scheduled buffer of a turn has played to its end (not when it is stopped). */
+  onTurnEnded(listener: (turnId: string) => void): () => void {
+    this.endListeners.add(listener);
+    return () => this.endListeners.delete(listener);
+  }
+
+  /** Whether audio of `turnId` is playing or queued. */
+  isPlaying(turnId: string): boolean {
+    return this.sources.has(turnId);
+  }
+
+  /** The PCM of `turnId` collected so far (what was played of it), or null. */
+  turnAudio(turnId: string): { pcm: Uint8Array[]; sampleRate: number; channels: number } | null {
+    const turn = this.collected.get(turnId);
+    return turn ? { pcm: [...turn.pieces], sampleRate: turn.sampleRate, channels: turn.channels } : null;
+  }
+
+  /** Forget the collected PCM of `turnId` (once its copy was made). */
+  releaseTurnAudio(turnId: string): void {
+    this.collected.delete(turnId);
   }
 
   /** Create / resume the AudioContext; call from a user gesture (click, key press). */
@@ -126,7 +151,12 @@ export class PcmPlayer {
     if (!context) return;
     if (context.state === "suspended") context.resume().catch(() => undefined);
 
-    const samples = decodePcm16(bytes.subarray(0, usable), channels);
+    const piece = bytes.slice(0, usable);
+    const kept = this.collected.get(turnId);
+    if (kept && kept.sampleRate === format.sample_rate && kept.channels === channels) kept.pieces.push(piece);
+    else this.collected.set(turnId, { pieces: [piece], sampleRate: format.sample_rate, channels });
+
+    const samples = decodePcm16(piece, channels);
     const buffer = context.createBuffer(channels, samples[0].length, format.sample_rate);
     samples.forEach((channel, index) => buffer.getChannelData(index).set(channel));
     const source = context.createBufferSource();
@@ -147,8 +177,10 @@ export class PcmPlayer {
     source.onended = () => {
       const set = this.sources.get(turnId);
       set?.delete(source);
-      if (set && set.size === 0) this.sources.delete(turnId);
+      const ended = set !== undefined && set.size === 0;
+      if (ended) this.sources.delete(turnId);
       this.update();
+      if (ended) for (const listener of [...this.endListeners]) listener(turnId);
     };
     this.update();
   }
@@ -157,6 +189,7 @@ export class PcmPlayer {
   stopTurn(turnId: string): void {
     this.stopped.add(turnId);
     this.carry.delete(turnId);
+    this.collected.delete(turnId);
     const turn = this.sources.get(turnId);
     if (turn) {
       for (const source of turn) this.silence(source);
@@ -171,6 +204,7 @@ export class PcmPlayer {
     for (const turn of this.sources.values()) for (const source of turn) this.silence(source);
     this.sources.clear();
     this.carry.clear();
+    this.collected.clear();
     this.nextStart = 0;
     this.update();
   }

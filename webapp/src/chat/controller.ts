@@ -11,11 +11,16 @@ import { listMessages } from "../api/conversations";
 import { describeError, describeStageError } from "../api/errors";
 import { type Http, SESSION_EXPIRED, type TokenSource } from "../api/http";
 import type { Source, StoredMessage } from "../api/types";
+import { wavBlob } from "../audio/pcm";
 import { PcmPlayer } from "../audio/player";
+import type { Recorder, RecorderFactory } from "../audio/recorder";
+import { type RecorderState, type RecorderStatus, isBusy, isError } from "../audio/recorderState";
 import { type ClientEvent, RealtimeClient } from "../realtime/client";
 import { type ReconnectStatus, Reconnector } from "../realtime/reconnect";
 
 export type MessageStatus =
+  /** The person's voice message, while they speak (the text is the live partial transcript). */
+  | "speaking"
   /** A typed message sent; its turn has not started yet. */
   | "sending"
   /** The person's message, received (or stored). */
@@ -45,7 +50,16 @@ export interface ChatMessage {
   sources: Source[];
   /** Seconds of this answer's speech played (or queued to play) here. */
   audioSeconds: number;
+  /** A playable copy (object URL of a WAV Blob): the person's recording, or June's whole answer. */
+  audioUrl?: string;
 }
+
+/** Voice input: none, a voice message (push-to-talk), or a hands-free call. */
+export type VoiceMode = "off" | "message" | "call";
+export type CallStatus = "Listening" | "Thinking" | "Speaking";
+
+/** The input the recorder produces (16 kHz mono s16le). */
+export const PCM_INPUT = { format: "pcm16", sample_rate: 16000, channels: 1 } as const;
 
 export type ConnectionStatus = "idle" | "connecting" | "open" | "reconnecting" | "closed";
 
@@ -66,8 +80,13 @@ export interface ChatState {
   /** Answer audio is playing or queued. */
   playing: boolean;
   speaker: boolean;
-  /** What the person is saying, while they speak (voice input, next step). */
+  /** What the person is saying, when no bubble of theirs shows it. */
   partialTranscript: string;
+  voice: VoiceMode;
+  /** The microphone's state. */
+  recorder: RecorderStatus;
+  /** In a call: what June is doing; null otherwise. */
+  callStatus: CallStatus | null;
 }
 
 export interface ChatDeps {
@@ -82,6 +101,11 @@ export interface ChatDeps {
   onSaved?(id: string): void;
   /** The open conversation no longer exists (4404). */
   onGone?(id: string | null): void;
+  /** The microphone (none: voice input is unavailable). */
+  createRecorder?: RecorderFactory;
+  /** Blob → URL for an `<audio>` element (default: URL.createObjectURL). */
+  createObjectUrl?(blob: Blob): string;
+  revokeObjectUrl?(url: string): void;
 }
 
 export const SPEAKER_KEY = "june.speaker";
@@ -126,6 +150,14 @@ export class ChatController {
   private pendingSends: string[] = [];
   private earlierCursor: string | null = null;
   private noticeTimer: ReturnType<typeof setTimeout> | null = null;
+  private recorder: Recorder | null = null;
+  /** The person's bubble while they speak (until its `transcript.final`). */
+  private voiceKey: string | null = null;
+  /** The voice message whose recording's copy is still to come. */
+  private recordingKey: string | null = null;
+  /** Turns some answer audio arrived for. */
+  private readonly audioTurns = new Set<string>();
+  private objectUrls: string[] = [];
 
   constructor(deps: ChatDeps) {
     this.deps = deps;
@@ -145,6 +177,9 @@ export class ChatController {
       playing: false,
       speaker,
       partialTranscript: "",
+      voice: "off",
+      recorder: "idle",
+      callStatus: null,
     };
     this.reconnector = new Reconnector({
       connect: () => this.connect(),
@@ -155,6 +190,185 @@ export class ChatController {
     });
     this.client.on((event) => this.onEvent(event));
     this.player.onPlayingChange((playing) => this.set({ playing }));
+  }
+
+  // ---- voice ------------------------------------------------------------------
+
+  /** Start a voice message (push-to-talk): only its commit ends the utterance. */
+  startVoiceMessage(): void {
+    if (this.snapshot.voice !== "off") return;
+    const recorder = this.ensureRecorder();
+    if (!recorder || isBusy(recorder.state)) return;
+    this.player.unlock();
+    if (!this.client.sessionUpdate({ input: { ...PCM_INPUT }, vad: false })) {
+      this.deps.onError("Not connected to June, so nothing can be recorded. Please try again in a moment.");
+      return;
+    }
+    const key = localKey("voice");
+    this.voiceKey = key;
+    this.recordingKey = key;
+    this.set({
+      voice: "message",
+      partialTranscript: "",
+      messages: [...this.snapshot.messages, this.personBubble(key, "", "speaking")],
+    });
+    void recorder.start();
+  }
+
+  /** Stop the voice message: the last audio, then `input_audio.commit` (the server transcribes and answers). */
+  stopVoiceMessage(): void {
+    if (this.snapshot.voice !== "message" || !this.recorder) return;
+    const recorder = this.recorder;
+    const recording = recorder.state.status === "recording";
+    const done = recorder.stop(); // sends its last chunk before returning
+    this.set({ voice: "off" });
+    const key = this.recordingKey;
+    if (!recording) {
+      // stopped before the microphone opened: nothing was sent
+      this.removeEmptyBubble(key);
+      this.voiceKey = null;
+      this.recordingKey = null;
+      return;
+    }
+    this.client.commitAudio();
+    this.set({
+      messages: this.snapshot.messages.map((m) => (m.key === key && m.status === "speaking" ? { ...m, status: "sending" } : m)),
+    });
+    void done.then((blob) => {
+      if (this.recordingKey === key) this.recordingKey = null;
+      if (blob && key) this.attachAudio(key, blob);
+    });
+  }
+
+  toggleVoiceMessage(): void {
+    if (this.snapshot.voice === "message") this.stopVoiceMessage();
+    else this.startVoiceMessage();
+  }
+
+  /** Start a hands-free call: the microphone streams, the server's VAD ends each utterance. */
+  startCall(): void {
+    if (this.snapshot.voice !== "off") return;
+    const recorder = this.ensureRecorder();
+    if (!recorder || isBusy(recorder.state)) return;
+    this.player.unlock();
+    if (!this.client.sessionUpdate({ input: { ...PCM_INPUT }, vad: true })) {
+      this.deps.onError("Not connected to June, so the call could not start. Please try again in a moment.");
+      return;
+    }
+    this.voiceKey = null;
+    this.set({ voice: "call", partialTranscript: "" });
+    void recorder.start();
+  }
+
+  /** End the call: the microphone closes (every track) and the session goes back to push-to-talk. */
+  endCall(): void {
+    if (this.snapshot.voice !== "call") return;
+    this.set({ voice: "off" });
+    void this.recorder?.stop();
+    this.client.sessionUpdate({ vad: false });
+    this.removeEmptyBubble(this.voiceKey);
+    this.voiceKey = null;
+  }
+
+  private ensureRecorder(): Recorder | null {
+    if (this.recorder) return this.recorder;
+    if (!this.deps.createRecorder) {
+      this.deps.onError("June cannot use the microphone: this browser cannot record audio.");
+      return null;
+    }
+    this.recorder = this.deps.createRecorder({
+      onChunk: (chunk) => {
+        if (this.snapshot.voice !== "off") this.client.sendAudio(chunk);
+      },
+      onState: (state) => this.onRecorderState(state),
+    });
+    return this.recorder;
+  }
+
+  private onRecorderState(state: RecorderState): void {
+    this.set({ recorder: state.status });
+    if (!isError(state)) return;
+    this.deps.onError(`June cannot use the microphone: ${state.error ?? "it could not be opened."}`);
+    const wasCall = this.snapshot.voice === "call";
+    this.removeEmptyBubble(this.voiceKey);
+    this.voiceKey = null;
+    this.recordingKey = null;
+    this.set({ voice: "off" });
+    if (wasCall) this.client.sessionUpdate({ vad: false });
+  }
+
+  private personBubble(key: string, text: string, status: MessageStatus): ChatMessage {
+    return {
+      key,
+      id: null,
+      role: "user",
+      text,
+      createdAt: new Date().toISOString(),
+      turnId: null,
+      status,
+      sources: [],
+      audioSeconds: 0,
+    };
+  }
+
+  /** Show the live transcript in the person's bubble (made when a call hears them first). */
+  private onPartial(text: string): void {
+    if (this.snapshot.voice === "off" && !this.voiceKey) {
+      this.set({ partialTranscript: text });
+      return;
+    }
+    const key = this.voiceKey ?? localKey("said");
+    const exists = this.snapshot.messages.some((m) => m.key === key);
+    this.voiceKey = key;
+    this.set({
+      partialTranscript: "",
+      messages: exists
+        ? this.snapshot.messages.map((m) => (m.key === key ? { ...m, text } : m))
+        : [...this.snapshot.messages, this.personBubble(key, text, "speaking")],
+    });
+  }
+
+  private removeEmptyBubble(key: string | null): void {
+    if (!key) return;
+    this.set({ messages: this.snapshot.messages.filter((m) => !(m.key === key && !m.text && m.turnId === null)) });
+  }
+
+  private objectUrl(blob: Blob): string | null {
+    const create = this.deps.createObjectUrl ?? globalThis.URL?.createObjectURL?.bind(URL);
+    if (!create) return null;
+    try {
+      const url = create(blob);
+      this.objectUrls.push(url);
+      return url;
+    } catch {
+      return null;
+    }
+  }
+
+  private attachAudio(key: string, blob: Blob): void {
+    if (!this.snapshot.messages.some((m) => m.key === key)) return;
+    const url = this.objectUrl(blob);
+    if (!url) return;
+    this.set({ messages: this.snapshot.messages.map((m) => (m.key === key ? { ...m, audioUrl: url } : m)) });
+  }
+
+  private revokeUrls(): void {
+    const revoke = this.deps.revokeObjectUrl ?? globalThis.URL?.revokeObjectURL?.bind(URL);
+    for (const url of this.objectUrls) {
+      try {
+        revoke?.(url);
+      } catch {
+        // ignore
+      }
+    }
+    this.objectUrls = [];
+  }
+
+  private computeCallStatus(state: ChatState): CallStatus | null {
+    if (state.voice !== "call") return null;
+    if (this.player.playing) return "Speaking";
+    if (this.activeTurn) return this.audioTurns.has(this.activeTurn) ? "Speaking" : "Thinking";
+    return "Listening";
   }
 
   // ---- React glue ---------------------------------------------------------------
@@ -268,6 +482,7 @@ export class ChatController {
   dispose(): void {
     this.close();
     this.player.close();
+    this.recorder = null;
   }
 
   // ---- internals ---------------------------------------------------------------
@@ -283,6 +498,11 @@ export class ChatController {
 
   private teardown(): void {
     this.generation += 1;
+    if (this.recorder && isBusy(this.recorder.state)) void this.recorder.stop();
+    this.voiceKey = null;
+    this.recordingKey = null;
+    this.audioTurns.clear();
+    this.revokeUrls();
     this.reconnector.stop();
     this.client.close();
     this.player.stopAll();
@@ -290,7 +510,7 @@ export class ChatController {
     this.pendingSends = [];
     this.earlierCursor = null;
     this.clearNotice();
-    this.set({ answering: false, notice: null, connection: "idle", partialTranscript: "" });
+    this.set({ answering: false, notice: null, connection: "idle", partialTranscript: "", voice: "off" });
   }
 
   private async load(generation: number, mode: "replace" | "earlier"): Promise<void> {
@@ -362,7 +582,12 @@ export class ChatController {
     switch (event.type) {
       case "open":
         // pcm16 is what the player plays; the server answers with session.started
-        this.client.sessionUpdate({ output: { format: "pcm16" } });
+        // (in a call, a new socket must hear the microphone again)
+        this.client.sessionUpdate(
+          this.snapshot.voice === "call"
+            ? { output: { format: "pcm16" }, input: { ...PCM_INPUT }, vad: true }
+            : { output: { format: "pcm16" } },
+        );
         break;
       case "session.started":
         this.reconnector.established();
@@ -371,7 +596,7 @@ export class ChatController {
       case "speech.started":
         break;
       case "transcript.partial":
-        this.set({ partialTranscript: event.text });
+        this.onPartial(event.text);
         break;
       case "transcript.final":
         this.onTranscriptFinal(event.turn_id, event.text);
@@ -382,6 +607,8 @@ export class ChatController {
       case "audio.start":
         break;
       case "audio":
+        this.audioTurns.add(event.turn_id);
+        this.set({});
         if (this.snapshot.speaker) {
           this.player.play(event.turn_id, event.data, event.format);
           const seconds =
@@ -397,6 +624,7 @@ export class ChatController {
           status: "done",
           sources: Array.isArray(event.sources) ? event.sources : m.sources,
         }));
+        this.offerAnswerAudio(event.turn_id);
         this.endTurn(event.turn_id);
         if (event.conversation_id) {
           this.adopt(event.conversation_id);
@@ -436,8 +664,11 @@ export class ChatController {
     const messages = [...this.snapshot.messages];
     const pendingKey = this.pendingSends.shift();
     const index = pendingKey ? messages.findIndex((m) => m.key === pendingKey) : -1;
+    const voiceIndex = !pendingKey && this.voiceKey ? messages.findIndex((m) => m.key === this.voiceKey) : -1;
     if (index >= 0) {
       messages[index] = { ...messages[index], turnId, status: "sent" };
+    } else if (voiceIndex >= 0) {
+      messages[voiceIndex] = { ...messages[voiceIndex], text, turnId, status: "sent" };
     } else {
       messages.push({
         key: localKey("said"),
@@ -462,8 +693,26 @@ export class ChatController {
       sources: [],
       audioSeconds: 0,
     });
+    const saidKey = voiceIndex >= 0 ? messages[voiceIndex].key : messages[messages.length - 2].key;
+    if (!pendingKey) this.voiceKey = null;
     this.activeTurn = turnId;
     this.set({ messages, answering: true, partialTranscript: "" });
+    if (!pendingKey && this.snapshot.voice === "call" && this.recorder) {
+      // in a call, what was recorded since the last utterance is this one's copy
+      const blob = this.recorder.takeRecording();
+      if (blob) this.attachAudio(saidKey, blob);
+    }
+  }
+
+  /** The whole answer of a finished turn, as a WAV to replay. */
+  private offerAnswerAudio(turnId: string): void {
+    const audio = this.player.turnAudio(turnId);
+    this.player.releaseTurnAudio(turnId);
+    this.audioTurns.delete(turnId);
+    if (!audio || audio.pcm.length === 0) return;
+    const index = this.snapshot.messages.findIndex((m) => m.role === "assistant" && m.turnId === turnId);
+    if (index < 0) return;
+    this.attachAudio(this.snapshot.messages[index].key, wavBlob(audio.pcm, audio.sampleRate, audio.channels));
   }
 
   /** Change the answer bubble of `turnId` (made if missing and `create`). */
@@ -501,6 +750,15 @@ export class ChatController {
     // A refused token is followed by close 4401 (refreshed, or back to sign-in) and an
     // unknown conversation by 4404 (said there): no alert of their own.
     if (event.stage === "auth" || (event.stage === "session" && event.code === "not_found")) return;
+    if (event.stage === "stt" && event.code === "no_speech") {
+      this.deps.onError("No speech was heard");
+      const key = this.voiceKey ?? this.recordingKey;
+      this.set({
+        messages: this.snapshot.messages.filter((m) => !(m.key === key && m.turnId === null)),
+      });
+      if (this.voiceKey === key) this.voiceKey = null;
+      return;
+    }
     this.deps.onError(describeStageError(event));
     if (event.turn_id && event.stage === "llm") {
       // the llm stage failing ends its turn
@@ -531,6 +789,14 @@ export class ChatController {
     });
     this.pendingSends = [];
     this.set({ messages, answering: false, partialTranscript: "" });
+    if (this.snapshot.voice === "message") {
+      // the recording cannot reach June any more
+      void this.recorder?.stop();
+      this.removeEmptyBubble(this.voiceKey);
+      this.voiceKey = null;
+      this.recordingKey = null;
+      this.set({ voice: "off" });
+    }
     this.reconnector.closed(code, intentional);
   }
 
@@ -554,7 +820,9 @@ export class ChatController {
   }
 
   private set(patch: Partial<ChatState>): void {
-    this.snapshot = { ...this.snapshot, ...patch };
+    const next = { ...this.snapshot, ...patch };
+    next.callStatus = this.computeCallStatus(next);
+    this.snapshot = next;
     for (const listener of [...this.listeners]) listener();
   }
 }

@@ -14,6 +14,10 @@ export interface ChatViewProps {
   onStop(): void;
   onSpeaker(on: boolean): void;
   onLoadEarlier(): void;
+  /** Voice input (absent: no voice controls). */
+  onStartRecording?(): void;
+  onStopRecording?(): void;
+  onCall?(on: boolean): void;
 }
 
 export interface ChatViewHandle {
@@ -22,7 +26,7 @@ export interface ChatViewHandle {
 }
 
 export const ChatView = forwardRef<ChatViewHandle, ChatViewProps>(function ChatView(
-  { state, title, onBack, onSend, onStop, onSpeaker, onLoadEarlier },
+  { state, title, onBack, onSend, onStop, onSpeaker, onLoadEarlier, onStartRecording, onStopRecording, onCall },
   ref,
 ) {
   const composer = useRef<ComposerHandle>(null);
@@ -69,7 +73,28 @@ export const ChatView = forwardRef<ChatViewHandle, ChatViewProps>(function ChatV
         partialTranscript={state.partialTranscript}
         onLoadEarlier={onLoadEarlier}
       />
-      <Composer ref={composer} onSend={onSend} onStop={onStop} showStop={state.answering || state.playing} />
+      {state.voice === "call" ? (
+        <p className="call-status" role="status" aria-label="Call status">
+          {state.callStatus ?? ""}
+        </p>
+      ) : null}
+      <Composer
+        ref={composer}
+        onSend={onSend}
+        onStop={onStop}
+        showStop={state.answering || state.playing}
+        voice={
+          onStartRecording && onStopRecording && onCall
+            ? {
+                recording: state.voice === "message",
+                inCall: state.voice === "call",
+                onStartRecording,
+                onStopRecording,
+                onCall,
+              }
+            : undefined
+        }
+      />
     </section>
   );
 });

@@ -10,6 +10,7 @@ import { formatFull, formatMessageTime } from "../format";
 import { SpeakerOnIcon } from "./Icons";
 
 const STATUS_WORDS: Partial<Record<ChatMessage["status"], string>> = {
+  speaking: "Speaking…",
   sending: "Sending…",
   stopped: "Stopped",
   failed: "Failed",
@@ -37,6 +38,9 @@ export function MessageBubble({ message }: { message: ChatMessage }) {
               <span />
             </span>
           </p>
+        ) : null}
+        {message.audioUrl ? (
+          <audio controls preload="metadata" src={message.audioUrl} aria-label={mine ? "Your recording" : "June's answer"} />
         ) : null}
         {cited.length > 0 ? (
           <div className="sources">

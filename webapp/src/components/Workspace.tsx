@@ -12,6 +12,7 @@ import { ChatController } from "../chat/controller";
 import { useConversations } from "../chat/useConversations";
 import { useDocuments } from "../documents/useDocuments";
 import { conversationTitle } from "../format";
+import { createMicRecorder } from "../audio/recorder";
 import { ChatView, type ChatViewHandle } from "./ChatView";
 import { ConversationList } from "./ConversationList";
 import { DocumentsPanel } from "./DocumentsPanel";
@@ -54,6 +55,7 @@ export function Workspace({ session, user, onError }: WorkspaceProps) {
         onError: (message) => errors.current(message),
         onSaved: () => void refreshList.current(),
         onGone: () => void refreshList.current(),
+        createRecorder: createMicRecorder,
       }),
   );
   const state = useSyncExternalStore(controller.subscribe, controller.getSnapshot);
@@ -178,6 +180,9 @@ export function Workspace({ session, user, onError }: WorkspaceProps) {
             onStop={() => controller.stop()}
             onSpeaker={(on) => controller.setSpeaker(on)}
             onLoadEarlier={() => void controller.loadEarlier()}
+            onStartRecording={() => controller.startVoiceMessage()}
+            onStopRecording={() => controller.stopVoiceMessage()}
+            onCall={(on) => (on ? controller.startCall() : controller.endCall())}
           />
         ) : (
           <div className="placeholder">
