@@ -387,88 +387,79 @@ LOADED_DURATION = """a => new Promise(done => a.readyState >= 1 ? done(a.duratio
     : a.addEventListener("loadedmetadata", () => done(a.duration), {once: true}))"""
 
 
-async def _open_voice_tab(browser: Browser, url: str) -> Tab:
-    context = await browser.new_context(
+@pytest.fixture
+async def voice_page(
+    june_stack: Stack, voice_browser: Browser
+) -> AsyncIterator[tuple[Page, Frames]]:
+    """A new user, signed in with microphone permission, in a new conversation; the
+    realtime socket's frames recorded. The page must end clean."""
+    context = await voice_browser.new_context(
         viewport={"width": 1280, "height": 800}, permissions=["microphone"]
     )
     page = await context.new_page()
     tab = Tab(page)
     page.on("pageerror", lambda error: tab.errors.append(str(error)))
     page.on("dialog", lambda dialog: tab.dialogs.append(dialog.message))
-    await page.goto(url)
-    return tab
+    frames = Frames()
+    frames.watch(page)
+    await page.goto(june_stack.base_url)
+    await _sign_in(page, _user(june_stack))
+    await page.get_by_role("button", name="New conversation").click()
+    yield page, frames
+    await context.close()
+    tab.assert_clean()
 
 
 async def test_a_voice_message_shows_its_transcript_and_plays_june_s_answer(
-    june_stack: Stack, voice_browser: Browser
+    voice_page: tuple[Page, Frames],
 ) -> None:
     from tests.speech import load_clip, wer
 
-    name = _user(june_stack)
-    tab = await _open_voice_tab(voice_browser, june_stack.base_url)
-    page = tab.page
-    frames = Frames()
-    frames.watch(page)
-    try:
-        await _sign_in(page, name)
-        await page.get_by_role("button", name="New conversation").click()
-        record = page.get_by_role("button", name="Record voice message")
-        await expect(record).to_be_enabled()
-        # click to start, click to send: the fake microphone says the clip after 0.5 s
-        await record.click()
-        await expect(record).to_have_attribute("aria-pressed", "true")
-        await page.wait_for_timeout(5_500)
-        await record.click()
-        log = page.get_by_role("log", name="Messages")
-        recording = log.get_by_label("Your recording")
-        await expect(recording).to_have_count(1, timeout=ANSWER_TIMEOUT_MS)
-        answer = log.get_by_label("June's answer")
-        await expect(answer).to_have_count(1, timeout=ANSWER_TIMEOUT_MS)
-        await _shot(page, "desktop-light-voice-message")
-        # both copies can be played back: the recording and June's whole answer
-        for player in (recording, answer):
-            seconds = await player.evaluate(LOADED_DURATION)
-            assert seconds > 0.3, (await player.get_attribute("aria-label"), seconds)
-        (_, final), *_ = frames.events("transcript.final")
-        clip = load_clip(VOICE_CLIP)
-        assert wer(clip.text, final["text"]) <= 0.25, final["text"]
-        await expect(log.get_by_text(final["text"])).to_be_visible()
-        (commit_at, *_) = frames.commits()
-        first_audio_at = frames.first_audio_after(commit_at)
-        assert first_audio_at is not None, "June's answer audio came to the browser"
-        (_, done), *_ = frames.events("turn.done")
-        print(  # the figure for the closing note: the browser's view beside the server's
-            f"\nbrowser: commit → first audio {first_audio_at - commit_at:.3f} s; "
-            f"server: first_audio_s {done['timings'].get('first_audio_s')}"
-        )
-    finally:
-        await page.context.close()
-    tab.assert_clean()
+    page, frames = voice_page
+    record = page.get_by_role("button", name="Record voice message")
+    await expect(record).to_be_enabled()
+    # click to start, click to send: the fake microphone says the clip after 0.5 s
+    await record.click()
+    await expect(record).to_have_attribute("aria-pressed", "true")
+    await page.wait_for_timeout(5_500)
+    await record.click()
+    log = page.get_by_role("log", name="Messages")
+    recording = log.get_by_label("Your recording")
+    await expect(recording).to_have_count(1, timeout=ANSWER_TIMEOUT_MS)
+    answer = log.get_by_label("June's answer")
+    await expect(answer).to_have_count(1, timeout=ANSWER_TIMEOUT_MS)
+    await _shot(page, "desktop-light-voice-message")
+    # both copies can be played back: the recording and June's whole answer
+    for player in (recording, answer):
+        seconds = await player.evaluate(LOADED_DURATION)
+        assert seconds > 0.3, (await player.get_attribute("aria-label"), seconds)
+    (_, final), *_ = frames.events("transcript.final")
+    clip = load_clip(VOICE_CLIP)
+    assert wer(clip.text, final["text"]) <= 0.25, final["text"]
+    await expect(log.get_by_text(final["text"])).to_be_visible()
+    (commit_at, *_) = frames.commits()
+    first_audio_at = frames.first_audio_after(commit_at)
+    assert first_audio_at is not None, "June's answer audio came to the browser"
+    (_, done), *_ = frames.events("turn.done")
+    print(  # the figure for the closing note: the browser's view beside the server's
+        f"\nbrowser: commit → first audio {first_audio_at - commit_at:.3f} s; "
+        f"server: first_audio_s {done['timings'].get('first_audio_s')}"
+    )
 
 
 async def test_call_mode_answers_two_spoken_turns_in_a_row(
-    june_stack: Stack, voice_browser: Browser
+    voice_page: tuple[Page, Frames],
 ) -> None:
-    name = _user(june_stack)
-    tab = await _open_voice_tab(voice_browser, june_stack.base_url)
-    page = tab.page
-    frames = Frames()
-    frames.watch(page)
-    try:
-        await _sign_in(page, name)
-        await page.get_by_role("button", name="New conversation").click()
-        call = page.get_by_role("button", name="Call")
-        await call.click()
-        await expect(call).to_have_attribute("aria-pressed", "true")
-        status = page.get_by_role("status", name="Call status")
-        await expect(status).to_have_text("Listening", timeout=30_000)
-        # the looping microphone says the clip every 10.9 s: two turns, each answered
-        log = page.get_by_role("log", name="Messages")
-        await expect(log.get_by_label("June's answer")).to_have_count(2, timeout=ANSWER_TIMEOUT_MS)
-        await _shot(page, "desktop-light-call")
-        assert len(frames.events("turn.done")) >= 2
-        await call.click()
-        await expect(call).to_have_attribute("aria-pressed", "false")
-    finally:
-        await page.context.close()
-    tab.assert_clean()
+    page, frames = voice_page
+    call = page.get_by_role("button", name="Call")
+    await call.click()
+    await expect(call).to_have_attribute("aria-pressed", "true")
+    status = page.get_by_role("status", name="Call status")
+    await expect(status).to_have_text("Listening", timeout=30_000)
+    # the looping microphone says the clip every 10.9 s: two turns, each answered
+    log = page.get_by_role("log", name="Messages")
+    await expect(log.get_by_label("June's answer")).to_have_count(2, timeout=ANSWER_TIMEOUT_MS)
+    await _shot(page, "desktop-light-call")
+    assert len(frames.events("turn.done")) >= 2
+    await call.click()
+    await expect(call).to_have_attribute("aria-pressed", "false")
