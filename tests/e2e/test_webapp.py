@@ -64,6 +64,13 @@ class Tab:
     errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
 
+    @classmethod
+    def watching(cls, page: Page) -> Tab:
+        tab = cls(page)
+        page.on("pageerror", lambda error: tab.errors.append(str(error)))
+        page.on("dialog", lambda dialog: tab.dialogs.append(dialog.message))
+        return tab
+
     def assert_clean(self) -> None:
         assert not self.errors, f"uncaught errors on the page: {self.errors}"
         assert not self.dialogs, f"the page opened dialogs: {self.dialogs}"
@@ -74,9 +81,7 @@ async def open_tab(browser: Browser) -> AsyncIterator:
     """Opens pages (each in a context of its own: its own storage); checks them at the end."""
     tabs: list[Tab] = []
 
-    async def open_(
-        url: str, *, phone: bool = False, dark: bool = False, closed_ok: bool = False
-    ) -> Tab:
+    async def open_(url: str, *, phone: bool = False, dark: bool = False) -> Tab:
         size = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 800}
         context = await browser.new_context(
             viewport=size,
@@ -85,9 +90,7 @@ async def open_tab(browser: Browser) -> AsyncIterator:
             has_touch=phone,
         )
         page = await context.new_page()
-        tab = Tab(page)
-        page.on("pageerror", lambda error: tab.errors.append(str(error)))
-        page.on("dialog", lambda dialog: tab.dialogs.append(dialog.message))
+        tab = Tab.watching(page)
         await page.goto(url)
         tabs.append(tab)
         return tab
@@ -397,9 +400,7 @@ async def voice_page(
         viewport={"width": 1280, "height": 800}, permissions=["microphone"]
     )
     page = await context.new_page()
-    tab = Tab(page)
-    page.on("pageerror", lambda error: tab.errors.append(str(error)))
-    page.on("dialog", lambda dialog: tab.dialogs.append(dialog.message))
+    tab = Tab.watching(page)
     frames = Frames()
     frames.watch(page)
     await page.goto(june_stack.base_url)

@@ -293,12 +293,16 @@ class ChatService:
         )
 
 
-def source_record(hit: SearchHit) -> dict[str, Any]:
-    """How a retrieved chunk is kept with the answer (``messages.sources``): what names the
-    document for the person, without the chunk's text."""
+def source_record(hit: SearchHit | Any) -> dict[str, Any]:
+    """How a retrieved chunk is kept with the answer (``messages.sources``) and sent in
+    ``turn.done``: what names the document for the person, without the chunk's text.
+
+    Takes a :class:`SearchHit` or the proto's ``Source`` (the same fields), so the
+    stored answer and the voice turn's event say it alike.
+    """
     return {
         "document_id": str(hit.document_id),
         "document_name": hit.document_name,
-        "chunk_index": hit.chunk_index,
+        "chunk_index": int(hit.chunk_index),
         "score": round(float(hit.score), 4),
     }

@@ -39,6 +39,7 @@ from typing import Any, Literal, Protocol
 import grpc
 import structlog
 
+from june.inference.chat import source_record
 from june.inference.client import InferenceClient
 from june.protos import llm_pb2, tts_pb2
 from june.settings import TtsSettings
@@ -325,7 +326,7 @@ class VoiceTurn:
                     if request.speak and not self._detached:
                         self._speak(delta)
                 elif kind == "sources":
-                    self.sources = [source_json(source) for source in response.sources.sources]
+                    self.sources = [source_record(source) for source in response.sources.sources]
                 elif kind == "done":
                     done = response.done
         except _StageFailed as error:
@@ -476,17 +477,6 @@ class VoiceTurn:
             sentence_at = max(m.get("first_sentence", 0.0), m.get("tts_request", 0.0))
             timings["tts_first_chunk_s"] = round(max(0.0, m["first_audio"] - sentence_at), 4)
         return timings
-
-
-def source_json(source: llm_pb2.Source) -> dict[str, Any]:
-    """A retrieved chunk as ``turn.done`` carries it: the same fields as stored with the
-    answer (``june.inference.chat.source_record``), so a client reads both alike."""
-    return {
-        "document_id": source.document_id,
-        "document_name": source.document_name,
-        "chunk_index": source.chunk_index,
-        "score": round(float(source.score), 4),
-    }
 
 
 class _StageFailed(Exception):

@@ -132,6 +132,27 @@ export function fromStored(message: StoredMessage): ChatMessage {
   };
 }
 
+/** A message made here (not loaded): the person's words or June's answer as it arrives. */
+function newMessage(
+  role: "user" | "assistant",
+  key: string,
+  text: string,
+  turnId: string | null,
+  status: MessageStatus,
+): ChatMessage {
+  return {
+    key,
+    id: null,
+    role,
+    text,
+    createdAt: new Date().toISOString(),
+    turnId,
+    status,
+    sources: [],
+    audioSeconds: 0,
+  };
+}
+
 function visible(message: StoredMessage): boolean {
   return message.role === "user" || message.role === "assistant";
 }
@@ -298,17 +319,7 @@ export class ChatController {
   }
 
   private personBubble(key: string, text: string, status: MessageStatus): ChatMessage {
-    return {
-      key,
-      id: null,
-      role: "user",
-      text,
-      createdAt: new Date().toISOString(),
-      turnId: null,
-      status,
-      sources: [],
-      audioSeconds: 0,
-    };
+    return newMessage("user", key, text, null, status);
   }
 
   /** Show the live transcript in the person's bubble (made when a call hears them first). */
@@ -418,17 +429,7 @@ export class ChatController {
     this.set({
       messages: [
         ...this.snapshot.messages,
-        {
-          key,
-          id: null,
-          role: "user",
-          text,
-          createdAt: new Date().toISOString(),
-          turnId: null,
-          status: "sending",
-          sources: [],
-          audioSeconds: 0,
-        },
+        newMessage("user", key, text, null, "sending"),
       ],
       answering: true,
     });
@@ -670,29 +671,9 @@ export class ChatController {
     } else if (voiceIndex >= 0) {
       messages[voiceIndex] = { ...messages[voiceIndex], text, turnId, status: "sent" };
     } else {
-      messages.push({
-        key: localKey("said"),
-        id: null,
-        role: "user",
-        text,
-        createdAt: new Date().toISOString(),
-        turnId,
-        status: "sent",
-        sources: [],
-        audioSeconds: 0,
-      });
+      messages.push(newMessage("user", localKey("said"), text, turnId, "sent"));
     }
-    messages.push({
-      key: `turn-${turnId}`,
-      id: null,
-      role: "assistant",
-      text: "",
-      createdAt: new Date().toISOString(),
-      turnId,
-      status: "streaming",
-      sources: [],
-      audioSeconds: 0,
-    });
+    messages.push(newMessage("assistant", `turn-${turnId}`, "", turnId, "streaming"));
     const saidKey = voiceIndex >= 0 ? messages[voiceIndex].key : messages[messages.length - 2].key;
     if (!pendingKey) this.voiceKey = null;
     this.activeTurn = turnId;
@@ -722,19 +703,7 @@ export class ChatController {
     if (index >= 0) {
       messages[index] = change(messages[index]);
     } else if (create) {
-      messages.push(
-        change({
-          key: `turn-${turnId}`,
-          id: null,
-          role: "assistant",
-          text: "",
-          createdAt: new Date().toISOString(),
-          turnId,
-          status: "streaming",
-          sources: [],
-          audioSeconds: 0,
-        }),
-      );
+      messages.push(change(newMessage("assistant", `turn-${turnId}`, "", turnId, "streaming")));
     } else {
       return;
     }
