@@ -72,6 +72,9 @@ def june_stack(
         JUNE_DATABASE_URL=postgres.url,
         JUNE_NATS_URL=nats_server.url,
         JUNE_INFERENCE_LLM_CONTEXT_SIZE="2048",
+        # greedy answers: a test that needs a long answer gets the same one on every run
+        # (sampled at the default 0.7, "count to a hundred" sometimes stopped at five)
+        JUNE_INFERENCE_LLM_TEMPERATURE="0",
         # tests send many requests as one user; the limits themselves are tested on a gateway
         # of their own (test_gateway_protection)
         JUNE_GATEWAY_RATE_LIMIT_REQUESTS_PER_MINUTE="100000",
